@@ -18,7 +18,7 @@ enum class Status : int32_t {
   kBadShape,             // a dimension is < 1, or an element count exceeds INT32_MAX
   kBadStride,            // a stride is < 1
   kBadDilation,          // a dilation is < 1
-  kBadPadding,           // padding is negative or leaves no valid output position
+  kBadPadding,           // padding is negative, too large for int32 indices, or (pooling) > filter/2
   kBadGroups,            // groups < 1 or not dividing the input or output channels
   kBadMultiplier,        // a requantization multiplier outside [2^30, 2^31 - 1]
   kBadShift,             // a requantization shift outside [1, 62]

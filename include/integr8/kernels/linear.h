@@ -30,7 +30,9 @@ constexpr Status ValidateLinearParams(const LinearParams& params) {
 template <typename Activation, typename Weight, typename Bias>
 Status ValidateLinear(const LinearParams& params, const Activation* input,
                       const Weight* weights, const Bias* bias, const Activation* output) {
-  if (input == nullptr || weights == nullptr || output == nullptr) return Status::kNullPointer;
+  if (input == nullptr || weights == nullptr || bias == nullptr || output == nullptr) {
+    return Status::kNullPointer;
+  }
   const Status status = ValidateLinearParams(params);
   if (status != Status::kOk) return status;
   if (BuffersOverlap(input, sizeof(Activation) * static_cast<size_t>(params.batches) *
@@ -53,11 +55,13 @@ Status Linear(const LinearParams& params, const Activation* input, const Weight*
   const int32_t output_features = params.output_features;
   const RequantizeParams& requantize = params.requantize;
 
-  for (int32_t batch = 0; batch < batches; ++batch) {
-    const Activation* input_row = input + batch * input_features;
-    Activation* output_row = output + batch * output_features;
-    for (int32_t out_c = 0; out_c < output_features; ++out_c) {
-      const Weight* weight_row = weights + out_c * input_features;
+  // Rows advance by pointer steps: the sizes were validated, and no index product is formed.
+  const Activation* input_row = input;
+  Activation* output_row = output;
+  for (int32_t batch = 0; batch < batches;
+       ++batch, input_row += input_features, output_row += output_features) {
+    const Weight* weight_row = weights;
+    for (int32_t out_c = 0; out_c < output_features; ++out_c, weight_row += input_features) {
       // Cannot overflow: ValidateAccumulatorBound established
       // |bias| + input_features * 128 * 127 < 2^31.
       int32_t acc = bias[out_c];

@@ -1,0 +1,156 @@
+// Compile-time layer descriptors: each binds a kernel to constexpr parameters and constant
+// weights, proves them valid with static_assert, and exposes the layer interface that
+// Sequential chains (see graph/sequential.h). Layers process one sample (batches == 1).
+//
+// A generated model declares, at namespace scope:
+//   alignas(16) inline constexpr int8_t kFc1Weights[] = {...};
+//   inline constexpr integr8::LinearParams kFc1{1, 784, 128, {kFc1Multipliers, ...}};
+//   using Fc1 = integr8::LinearLayer<kFc1, kFc1Weights, kFc1Bias>;
+#ifndef INTEGR8_GRAPH_LAYERS_H_
+#define INTEGR8_GRAPH_LAYERS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "integr8/kernels/add.h"
+#include "integr8/kernels/conv2d.h"
+#include "integr8/kernels/depthwise.h"
+#include "integr8/kernels/linear.h"
+#include "integr8/kernels/pool.h"
+#include "integr8/kernels/relu.h"
+#include "integr8/kernels/validation.h"
+#include "integr8/types.h"
+
+namespace integr8 {
+
+template <const LinearParams& kParams, const int8_t* kWeights, const int32_t* kBias>
+struct LinearLayer {
+  static_assert(kParams.batches == 1, "graph layers process one sample");
+  static_assert(ValidateLinearParams(kParams) == Status::kOk,
+                "invalid Linear parameters (see integr8::ValidateLinearParams)");
+  static_assert(ValidateAccumulatorBound(kBias, kParams.output_features,
+                                         kParams.input_features) == Status::kOk,
+                "Linear bias breaks the accumulator bound |b'| + K * 128 * 127 < 2^31");
+
+  static constexpr int32_t kInputElements = kParams.input_features;
+  static constexpr int32_t kOutputElements = kParams.output_features;
+  static constexpr bool kInPlace = false;
+  static constexpr size_t kScratchBytes = 0;
+
+  static Status Invoke(const int8_t* input, int8_t* output, int8_t* /*scratch*/) {
+    return Linear(kParams, input, kWeights, kBias, output);
+  }
+};
+
+template <const Conv2dParams& kParams, const int8_t* kFilter, const int32_t* kBias>
+struct Conv2dLayer {
+  static_assert(kParams.batches == 1, "graph layers process one sample");
+  static_assert(ValidateConv2dParams(kParams) == Status::kOk,
+                "invalid Conv2d parameters (see integr8::ValidateConv2dParams)");
+  static_assert(ValidateAccumulatorBound(kBias, kParams.output_channels,
+                                         kParams.filter_height * kParams.filter_width *
+                                             (kParams.input_channels / kParams.groups)) ==
+                    Status::kOk,
+                "Conv2d bias breaks the accumulator bound |b'| + K * 128 * 127 < 2^31");
+
+  static constexpr int32_t kInputElements =
+      kParams.input_height * kParams.input_width * kParams.input_channels;
+  static constexpr int32_t kOutputElements =
+      OutputHeight(kParams) * OutputWidth(kParams) * kParams.output_channels;
+  static constexpr bool kInPlace = false;
+  static constexpr size_t kScratchBytes = 0;
+
+  static Status Invoke(const int8_t* input, int8_t* output, int8_t* /*scratch*/) {
+    return Conv2d(kParams, input, kFilter, kBias, output);
+  }
+};
+
+template <const DepthwiseConv2dParams& kParams, const int8_t* kFilter, const int32_t* kBias>
+struct DepthwiseConv2dLayer {
+  static_assert(kParams.batches == 1, "graph layers process one sample");
+  static_assert(ValidateDepthwiseConv2dParams(kParams) == Status::kOk,
+                "invalid DepthwiseConv2d parameters (see integr8::ValidateDepthwiseConv2dParams)");
+  static_assert(ValidateAccumulatorBound(kBias, kParams.input_channels * kParams.depth_multiplier,
+                                         kParams.filter_height * kParams.filter_width) ==
+                    Status::kOk,
+                "DepthwiseConv2d bias breaks the accumulator bound |b'| + K * 128 * 127 < 2^31");
+
+  static constexpr int32_t kInputElements =
+      kParams.input_height * kParams.input_width * kParams.input_channels;
+  static constexpr int32_t kOutputElements = OutputHeight(kParams) * OutputWidth(kParams) *
+                                             kParams.input_channels * kParams.depth_multiplier;
+  static constexpr bool kInPlace = false;
+  static constexpr size_t kScratchBytes = 0;
+
+  static Status Invoke(const int8_t* input, int8_t* output, int8_t* /*scratch*/) {
+    return DepthwiseConv2d(kParams, input, kFilter, kBias, output);
+  }
+};
+
+// Max (kMax = true) or average pooling.
+template <const Pool2dParams& kParams, bool kMax>
+struct Pool2dLayer {
+  static_assert(kParams.batches == 1, "graph layers process one sample");
+  static_assert(ValidatePool2dParams(kParams) == Status::kOk,
+                "invalid pooling parameters (see integr8::ValidatePool2dParams)");
+
+  static constexpr int32_t kInputElements =
+      kParams.input_height * kParams.input_width * kParams.channels;
+  static constexpr int32_t kOutputElements =
+      OutputHeight(kParams) * OutputWidth(kParams) * kParams.channels;
+  static constexpr bool kInPlace = false;
+  static constexpr size_t kScratchBytes = 0;
+
+  static Status Invoke(const int8_t* input, int8_t* output, int8_t* /*scratch*/) {
+    return kMax ? MaxPool2d(kParams, input, output) : AvgPool2d(kParams, input, output);
+  }
+};
+
+template <const Pool2dParams& kParams>
+using MaxPool2dLayer = Pool2dLayer<kParams, true>;
+template <const Pool2dParams& kParams>
+using AvgPool2dLayer = Pool2dLayer<kParams, false>;
+
+// Standalone ReLU / ReLU6 (a clamp); runs in place when its input lives in the arena.
+template <const ReluParams& kParams>
+struct ReluLayer {
+  static_assert(ValidateReluParams(kParams) == Status::kOk,
+                "invalid ReLU parameters (see integr8::ValidateReluParams)");
+
+  static constexpr int32_t kInputElements = kParams.size;
+  static constexpr int32_t kOutputElements = kParams.size;
+  static constexpr bool kInPlace = true;
+  static constexpr size_t kScratchBytes = 0;
+
+  static Status Invoke(const int8_t* input, int8_t* output, int8_t* /*scratch*/) {
+    return Relu(kParams, input, output);
+  }
+};
+
+// output = Add(input, Body(input)): a residual block whose shortcut is the identity. The
+// body's output and the body's own arena live in this layer's scratch, so the block input
+// stays intact until the add.
+template <const AddParams& kParams, typename Body>
+struct ResidualLayer {
+  static_assert(ValidateAddParams(kParams) == Status::kOk,
+                "invalid residual Add parameters (see integr8::ValidateAddParams)");
+  static_assert(Body::kInputElements == kParams.size && Body::kOutputElements == kParams.size,
+                "a residual body must keep the shape of its input");
+
+  static constexpr int32_t kInputElements = kParams.size;
+  static constexpr int32_t kOutputElements = kParams.size;
+  static constexpr bool kInPlace = false;
+  static constexpr size_t kScratchBytes =
+      static_cast<size_t>(kParams.size) + Body::kScratchBytes;
+
+  static Status Invoke(const int8_t* input, int8_t* output, int8_t* scratch) {
+    int8_t* branch = scratch;
+    const Status status = Body::Invoke(input, branch, scratch + kParams.size);
+    if (status != Status::kOk) return status;
+    return Add(kParams, input, branch, output);
+  }
+};
+
+}  // namespace integr8
+
+#endif  // INTEGR8_GRAPH_LAYERS_H_
