@@ -1,0 +1,384 @@
+"""The quantized graph: the one place where a model's integer parameters are decided.
+
+Calibration (``integr8.calibrate``) produces a :class:`QuantizedGraph`; everything downstream
+only reads it: the NumPy reference runs it (``integr8.reference.run``), the exporter writes it
+as a C++ header (``integr8.export``), and validation compares both with PyTorch.
+
+A graph is a chain of layers over one sample, matching the C++ ``integr8::Sequential``; a
+residual block nests a chain whose output is added to the block's input. Tensors are HWC
+(a vector is 1x1xC). Every integer array is stored in the layout the device uses
+(docs/spec.md section 1), so the exporter writes arrays as they are.
+
+Each layer validates itself on construction, so a graph that exists is one the C++ library
+accepts; errors name the layer, the field and the value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import keyword
+import math
+import re
+from typing import Union
+
+import numpy as np
+
+from integr8 import reference
+
+SPEC_VERSION = reference.SPEC_VERSION
+
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class GraphError(ValueError):
+    """A quantized graph (or what it is built from) that integr8 cannot represent."""
+
+
+def _fail(layer: str, field: str, value, why: str):
+    raise GraphError(f"layer '{layer}': {field} = {value!r}: {why}")
+
+
+def _check_int8(layer: str, field: str, value: int):
+    if not reference.INT8_MIN <= value <= reference.INT8_MAX:
+        _fail(layer, field, value, "must lie in [-128, 127]")
+
+
+def _check_clamp(layer: str, activation_min: int, activation_max: int):
+    _check_int8(layer, "activation_min", activation_min)
+    _check_int8(layer, "activation_max", activation_max)
+    if activation_min > activation_max:
+        _fail(layer, "activation_min", activation_min, f"exceeds activation_max {activation_max}")
+
+
+def _check_multipliers(layer: str, field: str, multipliers: np.ndarray, shifts: np.ndarray):
+    bad = (multipliers < reference.MULTIPLIER_MIN) | (multipliers > reference.MULTIPLIER_MAX)
+    if bad.any():
+        _fail(layer, field, int(multipliers[bad][0]), "multiplier must lie in [2^30, 2^31 - 1]")
+    bad = (shifts < reference.SHIFT_MIN) | (shifts > reference.SHIFT_MAX)
+    if bad.any():
+        _fail(layer, field, int(shifts[bad][0]), "shift must lie in [1, 62]")
+
+
+@dataclasses.dataclass(frozen=True)
+class Shape:
+    """One sample's activation shape, HWC."""
+
+    height: int
+    width: int
+    channels: int
+
+    @property
+    def elements(self) -> int:
+        return self.height * self.width * self.channels
+
+    def as_tuple(self) -> tuple[int, int, int]:
+        return (self.height, self.width, self.channels)
+
+
+@dataclasses.dataclass(frozen=True)
+class Quant:
+    """How a tensor's real values map to int8: r = scale * (q - zero_point)."""
+
+    scale: float
+    zero_point: int
+
+    def check(self, layer: str, field: str):
+        if not (math.isfinite(self.scale) and self.scale > 0):
+            _fail(layer, f"{field}.scale", self.scale, "must be finite and > 0")
+        _check_int8(layer, f"{field}.zero_point", self.zero_point)
+
+
+@dataclasses.dataclass(frozen=True)
+class Requantization:
+    """int32 accumulator -> int8 output: multipliers/shifts (one per channel, or one), the
+    output zero point and the fused activation clamp (docs/spec.md section 4)."""
+
+    multipliers: np.ndarray  # int64 array, values in [2^30, 2^31 - 1]
+    shifts: np.ndarray  # int64 array, values in [1, 62]
+    output_zero_point: int
+    activation_min: int
+    activation_max: int
+
+    @property
+    def per_channel(self) -> bool:
+        return self.multipliers.size > 1
+
+    def check(self, layer: str, channels: int):
+        if self.multipliers.shape != self.shifts.shape or self.multipliers.size not in (1, channels):
+            _fail(layer, "multipliers", self.multipliers.shape,
+                  f"need 1 or {channels} entries, as many as shifts {self.shifts.shape}")
+        _check_multipliers(layer, "requantization", self.multipliers, self.shifts)
+        _check_int8(layer, "output_zero_point", self.output_zero_point)
+        _check_clamp(layer, self.activation_min, self.activation_max)
+
+
+def _check_int_array(layer: str, field: str, array: np.ndarray, shape: tuple, lo: int, hi: int):
+    if array.shape != shape:
+        _fail(layer, f"{field}.shape", array.shape, f"expected {shape}")
+    if array.size and (array.min() < lo or array.max() > hi):
+        value = int(array.min()) if array.min() < lo else int(array.max())
+        _fail(layer, field, value, f"must lie in [{lo}, {hi}]")
+
+
+def _check_accumulator_bound(layer: str, bias: np.ndarray, products: int):
+    worst = np.abs(bias.astype(np.int64)) + products * reference.MAX_PRODUCT
+    if (worst >= 2**31).any():
+        channel = int(np.argmax(worst))
+        _fail(layer, f"bias[{channel}]", int(bias[channel]),
+              f"|b'| + {products} * 128 * 127 reaches 2^31 (accumulator bound, spec section 3)")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Layer:
+    """Fields every layer has: a C++-safe unique name, the PyTorch module it came from, its
+    input and output shapes, and its output quantization."""
+
+    name: str
+    source: str
+    input_shape: Shape
+    output_shape: Shape
+    output: Quant
+
+    def __post_init__(self):
+        if not _IDENTIFIER.match(self.name) or keyword.iskeyword(self.name):
+            _fail(self.name, "name", self.name, "must match [a-z][a-z0-9_]*")
+        self.output.check(self.name, "output")
+        self._check()
+
+    def _check(self):
+        raise NotImplementedError
+
+
+@dataclasses.dataclass(frozen=True)
+class Linear(_Layer):
+    """output[o] = requant(bias[o] + sum_i x[i] * weights[o][i]); input is flattened HWC."""
+
+    weights: np.ndarray  # int8 [out][in], values in [-127, 127]
+    bias: np.ndarray  # int32 [out], input zero point folded in
+    requantization: Requantization
+
+    def _check(self):
+        inputs, outputs = self.input_shape.elements, self.output_shape.elements
+        _check_int_array(self.name, "weights", self.weights, (outputs, inputs),
+                         reference.WEIGHT_MIN, reference.WEIGHT_MAX)
+        _check_int_array(self.name, "bias", self.bias, (outputs,), reference.INT32_MIN,
+                         reference.INT32_MAX)
+        self.requantization.check(self.name, outputs)
+        _check_accumulator_bound(self.name, self.bias, inputs)
+
+
+@dataclasses.dataclass(frozen=True)
+class Conv2d(_Layer):
+    """Convolution, NHWC input, OHWI filter; padded taps read input_zero_point."""
+
+    filter: np.ndarray  # int8 [out][kh][kw][in / groups]
+    bias: np.ndarray  # int32 [out]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    groups: int
+    input_zero_point: int
+    requantization: Requantization
+
+    def _check(self):
+        out_c, kh, kw, in_per_group = self.filter.shape
+        if self.groups < 1 or self.input_shape.channels % self.groups or out_c % self.groups:
+            _fail(self.name, "groups", self.groups,
+                  f"must divide input channels {self.input_shape.channels} and output {out_c}")
+        _check_int_array(self.name, "filter", self.filter,
+                         (self.output_shape.channels, kh, kw,
+                          self.input_shape.channels // self.groups),
+                         reference.WEIGHT_MIN, reference.WEIGHT_MAX)
+        _check_int_array(self.name, "bias", self.bias, (out_c,), reference.INT32_MIN,
+                         reference.INT32_MAX)
+        _check_window(self, (kh, kw), self.dilation, ceil_mode=False)
+        self.requantization.check(self.name, out_c)
+        _check_accumulator_bound(self.name, self.bias, kh * kw * in_per_group)
+
+
+@dataclasses.dataclass(frozen=True)
+class DepthwiseConv2d(_Layer):
+    """Depthwise convolution, 1HWC filter; output channel c reads c // depth_multiplier."""
+
+    filter: np.ndarray  # int8 [1][kh][kw][in * depth_multiplier]
+    bias: np.ndarray  # int32 [in * depth_multiplier]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    depth_multiplier: int
+    input_zero_point: int
+    requantization: Requantization
+
+    def _check(self):
+        channels = self.input_shape.channels * self.depth_multiplier
+        if self.output_shape.channels != channels:
+            _fail(self.name, "depth_multiplier", self.depth_multiplier,
+                  f"input {self.input_shape.channels} channels do not give {self.output_shape.channels}")
+        _, kh, kw, _ = self.filter.shape
+        _check_int_array(self.name, "filter", self.filter, (1, kh, kw, channels),
+                         reference.WEIGHT_MIN, reference.WEIGHT_MAX)
+        _check_int_array(self.name, "bias", self.bias, (channels,), reference.INT32_MIN,
+                         reference.INT32_MAX)
+        _check_window(self, (kh, kw), self.dilation, ceil_mode=False)
+        self.requantization.check(self.name, channels)
+        _check_accumulator_bound(self.name, self.bias, kh * kw)
+
+
+@dataclasses.dataclass(frozen=True)
+class Pool2d(_Layer):
+    """Max or average pooling; scale and zero point pass through (output == input quant)."""
+
+    kind: str  # "max" or "avg"
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    ceil_mode: bool
+    count_include_pad: bool
+    input_zero_point: int
+    activation_min: int
+    activation_max: int
+
+    def _check(self):
+        if self.kind not in ("max", "avg"):
+            _fail(self.name, "kind", self.kind, "must be 'max' or 'avg'")
+        if self.input_shape.channels != self.output_shape.channels:
+            _fail(self.name, "output_shape", self.output_shape, "pooling keeps the channels")
+        for axis in (0, 1):
+            if not 0 <= self.padding[axis] <= self.kernel[axis] // 2:
+                _fail(self.name, "padding", self.padding, "must lie in [0, kernel / 2]")
+        _check_window(self, self.kernel, (1, 1), ceil_mode=self.ceil_mode)
+        _check_clamp(self.name, self.activation_min, self.activation_max)
+
+
+@dataclasses.dataclass(frozen=True)
+class Relu(_Layer):
+    """Standalone ReLU / ReLU6 as a clamp on raw int8 values."""
+
+    activation_min: int
+    activation_max: int
+
+    def _check(self):
+        if self.input_shape != self.output_shape:
+            _fail(self.name, "output_shape", self.output_shape, "a clamp keeps the shape")
+        _check_clamp(self.name, self.activation_min, self.activation_max)
+
+
+@dataclasses.dataclass(frozen=True)
+class Residual(_Layer):
+    """output = add(input, body(input)) with the add's rescaling (docs/spec.md section 6)."""
+
+    body: tuple  # of layers, a chain from input_shape back to input_shape
+    input_zero_point: int
+    input_multiplier: int
+    input_shift: int
+    body_zero_point: int
+    body_multiplier: int
+    body_shift: int
+    requantization: Requantization  # per tensor: the sum's multiplier, z_out and clamp
+
+    def _check(self):
+        if self.input_shape != self.output_shape:
+            _fail(self.name, "output_shape", self.output_shape, "a residual block keeps the shape")
+        _check_chain(self.name, self.body, self.input_shape)
+        if not self.body or self.body[-1].output_shape != self.input_shape:
+            _fail(self.name, "body", [layer.name for layer in self.body],
+                  f"must end in shape {self.input_shape}")
+        if self.body[-1].output.zero_point != self.body_zero_point:
+            _fail(self.name, "body_zero_point", self.body_zero_point,
+                  f"the body's last layer writes zero point {self.body[-1].output.zero_point}")
+        for prefix in ("input", "body"):
+            _check_multipliers(self.name, f"{prefix}_multiplier",
+                               np.array([getattr(self, f"{prefix}_multiplier")]),
+                               np.array([getattr(self, f"{prefix}_shift")]))
+            _check_int8(self.name, f"{prefix}_zero_point", getattr(self, f"{prefix}_zero_point"))
+        if self.requantization.per_channel:
+            _fail(self.name, "requantization", self.requantization.multipliers.size,
+                  "the add's output requantization is per tensor")
+        self.requantization.check(self.name, 1)
+
+
+Layer = Union[Linear, Conv2d, DepthwiseConv2d, Pool2d, Relu, Residual]
+
+
+def _check_window(layer, kernel, dilation, *, ceil_mode):
+    """Shape, stride and padding of a sliding window must give the declared output shape."""
+    expected = []
+    for axis, size in enumerate((layer.input_shape.height, layer.input_shape.width)):
+        for field, value, lo in (("stride", layer.stride[axis], 1), ("dilation", dilation[axis], 1),
+                                 ("padding", layer.padding[axis], 0), ("kernel", kernel[axis], 1)):
+            if value < lo:
+                _fail(layer.name, field, value, f"must be >= {lo}")
+        expected.append(reference.window_output_extent(size, kernel[axis], layer.stride[axis],
+                                                       dilation[axis], layer.padding[axis],
+                                                       ceil_mode))
+    if tuple(expected) != (layer.output_shape.height, layer.output_shape.width):
+        _fail(layer.name, "output_shape", layer.output_shape.as_tuple(),
+              f"the window gives {tuple(expected)}")
+    _check_int8(layer.name, "input_zero_point", layer.input_zero_point)
+
+
+def _check_chain(owner: str, layers, input_shape: Shape, input_quant: Quant | None = None):
+    """Shapes must chain; where the input quantization is known, every zero point a layer
+    assumes for its input must be the one its producer writes, and layers that pass
+    quantization through (pooling, standalone ReLU) must keep it."""
+    shape, quant = input_shape, input_quant
+    for layer in layers:
+        if layer.input_shape != shape:
+            _fail(layer.name, "input_shape", layer.input_shape.as_tuple(),
+                  f"the previous layer in '{owner}' produces {shape.as_tuple()}")
+        if quant is not None:
+            assumed = getattr(layer, "input_zero_point", quant.zero_point)
+            if assumed != quant.zero_point:
+                _fail(layer.name, "input_zero_point", assumed,
+                      f"its input in '{owner}' has zero point {quant.zero_point}")
+            if isinstance(layer, (Pool2d, Relu)) and layer.output != quant:
+                _fail(layer.name, "output", layer.output,
+                      f"pooling and ReLU pass their input quantization {quant} through")
+        if isinstance(layer, Residual):
+            _check_chain(layer.name, layer.body, layer.input_shape, quant)
+        shape, quant = layer.output_shape, layer.output
+
+
+def iter_layers(layers):
+    """Every layer, residual bodies included, in execution order (a block after its body)."""
+    for layer in layers:
+        if isinstance(layer, Residual):
+            yield from iter_layers(layer.body)
+        yield layer
+
+
+@dataclasses.dataclass(frozen=True)
+class QuantizedGraph:
+    """A whole model: its input quantization, its layers and provenance metadata."""
+
+    name: str
+    input_shape: Shape
+    input: Quant
+    layers: tuple
+    metadata: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        if not _IDENTIFIER.match(self.name) or keyword.iskeyword(self.name):
+            _fail(self.name, "name", self.name, "a model name must match [a-z][a-z0-9_]*")
+        if not self.layers:
+            _fail(self.name, "layers", (), "a graph needs at least one layer")
+        self.input.check(self.name, "input")
+        _check_chain(self.name, self.layers, self.input_shape, self.input)
+        names = [layer.name for layer in iter_layers(self.layers)]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            _fail(self.name, "layer names", duplicates, "must be unique")
+
+    @property
+    def output_shape(self) -> Shape:
+        return self.layers[-1].output_shape
+
+    @property
+    def output(self) -> Quant:
+        return self.layers[-1].output
+
+    @property
+    def weight_bytes(self) -> int:
+        """Bytes of int8 weights (filters included) the model stores."""
+        return sum(getattr(layer, "weights", getattr(layer, "filter", np.empty(0))).size
+                   for layer in iter_layers(self.layers))
