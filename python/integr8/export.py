@@ -1,0 +1,650 @@
+"""Writes a :class:`~integr8.qgraph.QuantizedGraph` as a C++ model header.
+
+The header is the firmware's whole view of a model: constant int8/int32 arrays in the device
+layouts the graph already holds, one parameter aggregate per layer, an
+``integr8::Sequential`` graph and its arena size, all in ``namespace integr8_models::<name>``
+(examples/host/bars_model.h is a hand-written file of the same form). Like onnx2c's output it
+starts with a provenance block (generator version, command line, checkpoint hash, quantization
+scheme, spec version) and names each layer's source module, so a header in a firmware tree can
+be audited and regenerated.
+
+Guarantees:
+
+- Regeneration is byte-identical: nothing time- or environment-dependent is written, metadata
+  is sorted, and floats appear only in comments (``repr``, which is deterministic).
+- No float token reaches code; scales travel as ``(multiplier, shift)`` pairs from
+  :func:`integr8.reference.quantize_multiplier`.
+- C++ identifiers derive only from the graph's validated names; user-supplied text (command
+  line, metadata, source module names) appears only in ``//`` comments, reduced to printable
+  ASCII without backslashes (which would splice lines), ``/*``, ``*/`` or ``??``.
+- Every array is ``alignas(16) inline constexpr``: in flash, aligned, one copy per program.
+- Writing is atomic (temporary file in the target directory, then ``os.replace``); a path
+  outside the output directory, or an existing file that is not an integr8-generated header,
+  is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+from integr8 import qgraph, reference
+
+__all__ = ["ExportError", "PROVENANCE_MARKER", "render_header", "export_header"]
+
+# Version of this generator when the package does not declare integr8.__version__; kept equal
+# to INTEGR8_VERSION_* in include/integr8/version.h.
+GENERATOR_VERSION = "0.1.0"
+
+# Integer spec version the header is exported for (INTEGR8_SPEC_VERSION). A module attribute
+# so that a test can export for another version and watch the static_assert fire.
+SPEC_VERSION = qgraph.SPEC_VERSION
+
+# First line of every generated header; an existing file is only overwritten if it starts so.
+PROVENANCE_MARKER = "// integr8-generated model header"
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+_WIDTH = 100  # soft limit for code lines
+_INT8_PER_LINE = 16
+_INT32_PER_LINE = 8
+
+# Model names become a namespace and part of the include guard, so beyond qgraph's pattern
+# they must not be a C++ keyword, be reserved ("__", or "_" at the end, which makes "__" in
+# the guard), or shadow a name the header uses unqualified inside its namespace.
+_CXX_KEYWORDS = frozenset("""
+    alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t
+    char16_t char32_t class compl concept const consteval constexpr constinit const_cast
+    continue co_await co_return co_yield decltype default delete do double dynamic_cast else
+    enum explicit export extern false float for friend goto if inline int long mutable
+    namespace new noexcept not not_eq nullptr operator or or_eq private protected public
+    register reinterpret_cast requires return short signed sizeof static static_assert
+    static_cast struct switch template this thread_local throw true try typedef typeid
+    typename union unsigned using virtual void volatile wchar_t while xor xor_eq
+""".split())
+_RESERVED_MODEL_NAMES = frozenset({"std", "integr8", "integr8_models", "int8_t", "int32_t",
+                                   "size_t"})
+
+
+class ExportError(ValueError):
+    """A graph, name or output path the exporter refuses; the message says which and why."""
+
+
+# ---------------------------------------------------------------------------------------
+# Text helpers
+
+
+def _comment_text(value) -> str:
+    """User text made safe for a // comment: printable ASCII only, one line.
+
+    Backslashes (a trailing one splices the next line into the comment), control characters
+    (newlines) and non-ASCII are written as <U+XXXX>; '/*', '*/' and '??' (a trigraph before
+    C++17) are broken up with a space.
+    """
+    out = []
+    for char in str(value):
+        if " " <= char <= "~" and char != "\\":
+            out.append(char)
+        else:
+            out.append(f"<U+{ord(char):04X}>")
+    text = "".join(out)
+    text = re.sub(r"\*(?=/)|/(?=\*)", lambda match: match.group() + " ", text)
+    return re.sub(r"\?(?=\?)", "? ", text)
+
+
+def _comment_lines(label: str, value, width: int = _WIDTH) -> list[str]:
+    """'// label value', wrapped into lines of at most `width` characters."""
+    text = _comment_text(value)
+    first = f"// {label}"
+    cont = "//" + " " * (len(first) - 2)
+    room = max(20, width - len(first))
+    chunks = [""]
+    # Wraps between characters, never inside a <U+XXXX> escape.
+    for atom in re.findall(r"<U\+[0-9A-F]{4,6}>|.", text, re.DOTALL):
+        if len(chunks[-1]) + len(atom) > room:
+            chunks.append("")
+        chunks[-1] += atom
+    return [(first if i == 0 else cont) + chunk for i, chunk in enumerate(chunks)]
+
+
+def _cxx_int(value: int) -> str:
+    value = int(value)
+    # -2147483648 would be the negation of a (long) literal; spell INT32_MIN portably.
+    return "-2147483647 - 1" if value == -(2**31) else str(value)
+
+
+def _cxx_bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _wrap(tokens: list[str], first: str, cont: str, end: str) -> list[str]:
+    """Joins tokens with ', ' into lines of at most _WIDTH characters; the last token gets
+    `end` instead of ','."""
+    lines: list[str] = []
+    line = None
+    for index, token in enumerate(tokens):
+        piece = token + ("," if index + 1 < len(tokens) else end)
+        if line is None:
+            line = first + piece
+            if len(line) > _WIDTH and first.strip():
+                lines.append(first.rstrip())
+                line = cont + piece
+        elif len(line) + 1 + len(piece) <= _WIDTH:
+            line += " " + piece
+        else:
+            lines.append(line)
+            line = cont + piece
+    lines.append(line if line is not None else first + end)
+    return lines
+
+
+def _array(ctype: str, ident: str, values: np.ndarray, dims: tuple[int, ...]) -> list[str]:
+    """alignas(16) inline constexpr <ctype> ident[d0 * d1 ...] = {...}; a fixed count per
+    line, right-aligned to the array's widest value."""
+    flat = [int(v) for v in np.asarray(values).reshape(-1)]
+    if len(flat) != math.prod(dims):
+        raise ExportError(f"{ident}: {len(flat)} values for dimensions {dims}")
+    per_line = _INT8_PER_LINE if ctype == "int8_t" else _INT32_PER_LINE
+    head = f"alignas(16) inline constexpr {ctype} {ident}[{' * '.join(map(str, dims))}] = {{"
+    items = [_cxx_int(v) for v in flat]
+    if len(items) <= per_line and len(head) + len(", ".join(items)) + 2 <= _WIDTH:
+        return [head + ", ".join(items) + "};"]
+    width = max(len(item) for item in items)
+    lines = [head]
+    for start in range(0, len(items), per_line):
+        row = items[start:start + per_line]
+        lines.append("    " + ", ".join(item.rjust(width) for item in row) + ",")
+    lines.append("};")
+    return lines
+
+
+def _params(type_name: str, ident: str, fields: list[tuple[str, str]],
+            requantize: list[tuple[str, str]] | None = None) -> list[str]:
+    """inline constexpr integr8::<type_name> ident{/*field=*/value, ...}; (aggregate order)."""
+    tokens = [f"/*{name}=*/{value}" for name, value in fields]
+    lines = [f"inline constexpr integr8::{type_name} {ident}{{"]
+    if requantize is None:
+        return lines + _wrap(tokens, "    ", "    ", "};")
+    lines += _wrap(tokens, "    ", "    ", ",")
+    nested = [value if not name else f"/*{name}=*/{value}" for name, value in requantize]
+    return lines + _wrap(nested, "    {", "     ", "}};")
+
+
+def _alias(stem: str, template: str, suffixes: list[str]) -> list[str]:
+    """using Stem = integr8::Template<kStemA, kStemB>; wrapped at _WIDTH."""
+    return _wrap([f"k{stem}{suffix}" for suffix in suffixes],
+                 f"using {stem} = integr8::{template}<", "    ", ">;")
+
+
+def _camel(name: str) -> str:
+    """features_0 -> Features0: the CamelCase stem of a layer's C++ identifiers."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+def _pair_text(pair) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"({pair[0]}, {pair[1]})"
+
+
+def _shape_text(shape: qgraph.Shape) -> str:
+    return f"{shape.height}x{shape.width}x{shape.channels}"
+
+
+def _clamp_text(lo: int, hi: int, quant: qgraph.Quant) -> str | None:
+    """Names the activation a clamp implements (docs/spec.md section 4), None for no clamp."""
+    if (lo, hi) == (reference.INT8_MIN, reference.INT8_MAX):
+        return None
+    z = quant.zero_point
+    relu_lo = max(reference.INT8_MIN, z)
+    if lo == relu_lo and hi == reference.INT8_MAX:
+        return "ReLU"
+    steps = 6.0 / quant.scale
+    six = reference.INT8_MAX if steps >= 255 else min(reference.INT8_MAX,
+                                                      z + math.floor(steps + 0.5))
+    if lo == relu_lo and hi == six:
+        return "ReLU6"
+    return f"clamp [{lo}, {hi}]"
+
+
+# ---------------------------------------------------------------------------------------
+# Identifiers
+
+
+def _check_model_name(name) -> None:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ExportError(f"model name {name!r} must match [a-z][a-z0-9_]*")
+    if name in _CXX_KEYWORDS or name in _RESERVED_MODEL_NAMES:
+        raise ExportError(f"model name {name!r} cannot name the C++ namespace "
+                          f"integr8_models::{name} (a C++ keyword or a name the header uses)")
+    if "__" in name or name.endswith("_"):
+        raise ExportError(f"model name {name!r} would give a reserved C++ identifier "
+                          "('__' in the namespace or include guard)")
+
+
+def _layer_identifiers(layer) -> list[str]:
+    stem = _camel(layer.name)
+    if isinstance(layer, qgraph.Linear):
+        arrays = ["Weights", "Bias", "Multipliers", "Shifts"]
+    elif isinstance(layer, (qgraph.Conv2d, qgraph.DepthwiseConv2d)):
+        arrays = ["Filter", "Bias", "Multipliers", "Shifts"]
+    else:
+        arrays = []
+    return [f"k{stem}{suffix}" for suffix in arrays + ["Params"]] + [stem]
+
+
+_FIXED_IDENTIFIERS = (
+    "kInputHeight", "kInputWidth", "kInputChannels", "kInputZeroPoint", "kInputScaleMultiplier",
+    "kInputScaleShift", "kOutputElements", "kOutputZeroPoint", "kOutputScaleMultiplier",
+    "kOutputScaleShift", "Model", "kArenaBytes", "kWeightBytes")
+
+
+def _check_identifiers(graph: qgraph.QuantizedGraph) -> None:
+    """Every C++ identifier the header declares is unique: CamelCase conversion may merge
+    distinct layer names ('a_1' and 'a1' both give A1), or hit a fixed name ('model')."""
+    owners = {ident: "the model's fixed declarations" for ident in _FIXED_IDENTIFIERS}
+    for layer in qgraph.iter_layers(graph.layers):
+        if not isinstance(layer.name, str) or not _NAME.match(layer.name):
+            raise ExportError(f"layer name {layer.name!r} must match [a-z][a-z0-9_]*")
+        for ident in _layer_identifiers(layer):
+            owner = f"layer '{layer.name}'"
+            if ident in owners:
+                raise ExportError(
+                    f"{owner} and {owners[ident]} both map to the C++ identifier '{ident}'; "
+                    "rename one of them")
+            owners[ident] = owner
+
+
+# ---------------------------------------------------------------------------------------
+# Layers
+
+
+def _multiplier(layer: str, field: str, real: float) -> tuple[int, int]:
+    try:
+        return reference.quantize_multiplier(real)
+    except ValueError as error:
+        raise ExportError(f"{layer}: {field}: {error}") from None
+
+
+def _requantize_fields(stem: str, requant: qgraph.Requantization) -> list[tuple[str, str]]:
+    return [("", f"k{stem}Multipliers"), ("", f"k{stem}Shifts"),
+            ("per_channel", _cxx_bool(requant.per_channel)),
+            ("output_zero_point", _cxx_int(requant.output_zero_point)),
+            ("activation_min", _cxx_int(requant.activation_min)),
+            ("activation_max", _cxx_int(requant.activation_max))]
+
+
+def _requantize_arrays(stem: str, requant: qgraph.Requantization) -> list[str]:
+    count = int(requant.multipliers.size)
+    return (_array("int32_t", f"k{stem}Multipliers", requant.multipliers, (count,)) +
+            _array("int32_t", f"k{stem}Shifts", requant.shifts, (count,)))
+
+
+def _fused(requant: qgraph.Requantization, quant: qgraph.Quant) -> str:
+    kind = "per-channel" if requant.per_channel else "per-tensor"
+    clamp = _clamp_text(requant.activation_min, requant.activation_max, quant)
+    return f", {kind} requantization" + (f", {clamp} fused" if clamp else "")
+
+
+def _window_text(kernel, stride, padding, dilation=(1, 1)) -> str:
+    text = (f"{kernel[0]}x{kernel[1]}, stride {_pair_text(stride)}, "
+            f"padding {_pair_text(padding)}")
+    if tuple(dilation) != (1, 1):
+        text += f", dilation {_pair_text(dilation)}"
+    return text
+
+
+def _describe(layer) -> str:
+    """What a layer is, in PyTorch's words, e.g. 'Conv2d 16 -> 32, 3x3, stride 1, ...'."""
+    if isinstance(layer, qgraph.Linear):
+        return (f"Linear {layer.input_shape.elements} -> {layer.output_shape.elements}"
+                + _fused(layer.requantization, layer.output))
+    if isinstance(layer, qgraph.Conv2d):
+        _, kh, kw, _ = layer.filter.shape
+        text = (f"Conv2d {layer.input_shape.channels} -> {layer.output_shape.channels}, "
+                + _window_text((kh, kw), layer.stride, layer.padding, layer.dilation))
+        if layer.groups != 1:
+            text += f", groups {layer.groups}"
+        return text + _fused(layer.requantization, layer.output)
+    if isinstance(layer, qgraph.DepthwiseConv2d):
+        _, kh, kw, _ = layer.filter.shape
+        return (f"DepthwiseConv2d {layer.input_shape.channels} -> "
+                f"{layer.output_shape.channels} (depth multiplier {layer.depth_multiplier}), "
+                + _window_text((kh, kw), layer.stride, layer.padding, layer.dilation)
+                + _fused(layer.requantization, layer.output))
+    if isinstance(layer, qgraph.Pool2d):
+        text = ("MaxPool2d " if layer.kind == "max" else "AvgPool2d ") + _window_text(
+            layer.kernel, layer.stride, layer.padding)
+        if layer.ceil_mode:
+            text += ", ceil_mode"
+        if layer.kind == "avg":
+            text += f", count_include_pad={layer.count_include_pad}"
+            if (tuple(layer.kernel) == (layer.input_shape.height, layer.input_shape.width)
+                    and tuple(layer.padding) == (0, 0)):
+                text += " (global average pool)"
+        clamp = _clamp_text(layer.activation_min, layer.activation_max, layer.output)
+        return text + (f", {clamp} fused" if clamp else "")
+    if isinstance(layer, qgraph.Relu):
+        clamp = _clamp_text(layer.activation_min, layer.activation_max, layer.output)
+        return f"{clamp or 'ReLU'}: clamp [{layer.activation_min}, {layer.activation_max}]"
+    if isinstance(layer, qgraph.Residual):
+        clamp = _clamp_text(layer.requantization.activation_min,
+                            layer.requantization.activation_max, layer.output)
+        body = ", ".join(child.name for child in layer.body)
+        return (f"residual block, output = add(input, body(input)), body [{body}]"
+                + (f", {clamp} fused" if clamp else ""))
+    raise ExportError(f"layer {getattr(layer, 'name', layer)!r}: unsupported layer type "
+                      f"{type(layer).__name__}")
+
+
+def _layer_comment(layer, within: str | None) -> list[str]:
+    where = f" in residual block '{within}'" if within else ""
+    # Only validated names and numbers here, so wrapping at spaces is all that is needed.
+    lines = textwrap.wrap(f"layer '{layer.name}'{where}: {_describe(layer)}", _WIDTH - 3,
+                          initial_indent="// ", subsequent_indent="//   ",
+                          break_long_words=False, break_on_hyphens=False)
+    lines += _comment_lines("source module: ", layer.source)
+    scale, zero_point = float(layer.output.scale), layer.output.zero_point
+    lines.append(f"// {_shape_text(layer.input_shape)} -> {_shape_text(layer.output_shape)}, "
+                 f"output scale {scale!r}, zero point {zero_point}")
+    return lines
+
+
+def _emit_layer(layer, within: str | None = None) -> list[str]:
+    """Declarations of one layer (a residual block's body first); ends with its type alias."""
+    stem = _camel(layer.name)
+    lines = _layer_comment(layer, within)
+    ins = layer.input_shape
+    if isinstance(layer, qgraph.Linear):
+        outputs, inputs = layer.weights.shape
+        lines.append("// weights [out][in] row-major; bias with the input zero point folded in")
+        lines += _array("int8_t", f"k{stem}Weights", layer.weights, (outputs, inputs))
+        lines += _array("int32_t", f"k{stem}Bias", layer.bias, (outputs,))
+        lines += _requantize_arrays(stem, layer.requantization)
+        lines += _params("LinearParams", f"k{stem}Params", [
+            ("batches", "1"), ("input_features", str(inputs)),
+            ("output_features", str(outputs))],
+            _requantize_fields(stem, layer.requantization))
+        lines += _alias(stem, "LinearLayer", ["Params", "Weights", "Bias"])
+    elif isinstance(layer, qgraph.Conv2d):
+        out_c, kh, kw, in_per_group = layer.filter.shape
+        lines.append("// filter OHWI; bias with the input zero point folded in")
+        lines += _array("int8_t", f"k{stem}Filter", layer.filter, (out_c, kh, kw, in_per_group))
+        lines += _array("int32_t", f"k{stem}Bias", layer.bias, (out_c,))
+        lines += _requantize_arrays(stem, layer.requantization)
+        lines += _params("Conv2dParams", f"k{stem}Params", [
+            ("batches", "1"), ("input_height", str(ins.height)), ("input_width", str(ins.width)),
+            ("input_channels", str(ins.channels)), ("output_channels", str(out_c)),
+            ("filter_height", str(kh)), ("filter_width", str(kw)),
+            ("stride_height", str(layer.stride[0])), ("stride_width", str(layer.stride[1])),
+            ("dilation_height", str(layer.dilation[0])),
+            ("dilation_width", str(layer.dilation[1])),
+            ("padding_height", str(layer.padding[0])), ("padding_width", str(layer.padding[1])),
+            ("groups", str(layer.groups)), ("input_zero_point", _cxx_int(layer.input_zero_point))],
+            _requantize_fields(stem, layer.requantization))
+        lines += _alias(stem, "Conv2dLayer", ["Params", "Filter", "Bias"])
+    elif isinstance(layer, qgraph.DepthwiseConv2d):
+        _, kh, kw, channels = layer.filter.shape
+        lines.append("// filter 1HWC; bias with the input zero point folded in")
+        lines += _array("int8_t", f"k{stem}Filter", layer.filter, (1, kh, kw, channels))
+        lines += _array("int32_t", f"k{stem}Bias", layer.bias, (channels,))
+        lines += _requantize_arrays(stem, layer.requantization)
+        lines += _params("DepthwiseConv2dParams", f"k{stem}Params", [
+            ("batches", "1"), ("input_height", str(ins.height)), ("input_width", str(ins.width)),
+            ("input_channels", str(ins.channels)),
+            ("depth_multiplier", str(layer.depth_multiplier)),
+            ("filter_height", str(kh)), ("filter_width", str(kw)),
+            ("stride_height", str(layer.stride[0])), ("stride_width", str(layer.stride[1])),
+            ("dilation_height", str(layer.dilation[0])),
+            ("dilation_width", str(layer.dilation[1])),
+            ("padding_height", str(layer.padding[0])), ("padding_width", str(layer.padding[1])),
+            ("input_zero_point", _cxx_int(layer.input_zero_point))],
+            _requantize_fields(stem, layer.requantization))
+        lines += _alias(stem, "DepthwiseConv2dLayer", ["Params", "Filter", "Bias"])
+    elif isinstance(layer, qgraph.Pool2d):
+        lines += _params("Pool2dParams", f"k{stem}Params", [
+            ("batches", "1"), ("input_height", str(ins.height)), ("input_width", str(ins.width)),
+            ("channels", str(ins.channels)), ("filter_height", str(layer.kernel[0])),
+            ("filter_width", str(layer.kernel[1])),
+            ("stride_height", str(layer.stride[0])), ("stride_width", str(layer.stride[1])),
+            ("padding_height", str(layer.padding[0])), ("padding_width", str(layer.padding[1])),
+            ("ceil_mode", _cxx_bool(layer.ceil_mode)),
+            ("count_include_pad", _cxx_bool(layer.count_include_pad)),
+            ("input_zero_point", _cxx_int(layer.input_zero_point)),
+            ("activation_min", _cxx_int(layer.activation_min)),
+            ("activation_max", _cxx_int(layer.activation_max))])
+        kind = "MaxPool2dLayer" if layer.kind == "max" else "AvgPool2dLayer"
+        lines += _alias(stem, kind, ["Params"])
+    elif isinstance(layer, qgraph.Relu):
+        lines += _params("ReluParams", f"k{stem}Params", [
+            ("size", str(ins.elements)), ("activation_min", _cxx_int(layer.activation_min)),
+            ("activation_max", _cxx_int(layer.activation_max))])
+        lines += _alias(stem, "ReluLayer", ["Params"])
+    elif isinstance(layer, qgraph.Residual):
+        for prefix in ("input", "body"):
+            # The add kernel refuses an input rescale M = m * 2^-n above 1/2 (spec section 6).
+            m, n = getattr(layer, f"{prefix}_multiplier"), getattr(layer, f"{prefix}_shift")
+            if int(m) > 2 ** (int(n) - 1):
+                raise ExportError(
+                    f"layer '{layer.name}': {prefix}_multiplier/{prefix}_shift = {m}/{n} is a "
+                    "rescale above 1/2, which the add kernel refuses (docs/spec.md section 6)")
+        lines.append("// its body follows; the add reads the block input as input1, the body's "
+                     "output as input2")
+        for child in layer.body:
+            lines.append("")
+            lines += _emit_layer(child, within=layer.name)
+        requant = layer.requantization
+        lines.append("")
+        lines.append(f"// residual block '{layer.name}': add(input, body(input))")
+        lines += _params("AddParams", f"k{stem}Params", [
+            ("size", str(ins.elements)),
+            ("input1_zero_point", _cxx_int(layer.input_zero_point)),
+            ("input1_multiplier", _cxx_int(layer.input_multiplier)),
+            ("input1_shift", _cxx_int(layer.input_shift)),
+            ("input2_zero_point", _cxx_int(layer.body_zero_point)),
+            ("input2_multiplier", _cxx_int(layer.body_multiplier)),
+            ("input2_shift", _cxx_int(layer.body_shift)),
+            ("output_multiplier", _cxx_int(requant.multipliers.reshape(-1)[0])),
+            ("output_shift", _cxx_int(requant.shifts.reshape(-1)[0])),
+            ("output_zero_point", _cxx_int(requant.output_zero_point)),
+            ("activation_min", _cxx_int(requant.activation_min)),
+            ("activation_max", _cxx_int(requant.activation_max))])
+        body = [_camel(child.name) for child in layer.body]
+        lines += _wrap(body, f"using {stem} = integr8::ResidualLayer<k{stem}Params, "
+                             "integr8::Sequential<", "    ", ">>;")
+    else:
+        raise ExportError(f"layer {getattr(layer, 'name', layer)!r}: unsupported layer type "
+                          f"{type(layer).__name__}")
+    return lines
+
+
+# ---------------------------------------------------------------------------------------
+# Header
+
+
+def _generator_version() -> str:
+    import integr8
+
+    return str(getattr(integr8, "__version__", None) or GENERATOR_VERSION)
+
+
+def _metadata_value(value) -> str:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (str, bool, int)):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    return json.dumps(value, sort_keys=True, default=repr)
+
+
+def _provenance(graph: qgraph.QuantizedGraph, command: str,
+                checkpoint_sha256: str | None) -> list[str]:
+    lines = [f"{PROVENANCE_MARKER}: do not edit, regenerate it with the command below.",
+             f"// Model '{graph.name}' for integr8, integer-only inference (docs/spec.md).",
+             "//"]
+    lines += _comment_lines("generator:    ", f"integr8 {_generator_version()} (integr8.export)")
+    lines += _comment_lines("command:      ", command)
+    lines += _comment_lines("checkpoint:   ", "sha256 " + checkpoint_sha256.lower()
+                            if checkpoint_sha256 else "sha256 not recorded")
+    lines.append(f"// integer spec: version {SPEC_VERSION} (docs/spec.md)")
+    if graph.metadata:
+        lines.append("// quantization:")
+        for key in sorted(graph.metadata, key=str):
+            lines += _comment_lines(f"  {_comment_text(key)}: ",
+                                    _metadata_value(graph.metadata[key]))
+    else:
+        lines.append("// quantization: no metadata recorded")
+    return lines
+
+
+def render_header(graph: qgraph.QuantizedGraph, *, command: str,
+                  checkpoint_sha256: str | None) -> str:
+    """The text of ``<graph.name>.h`` (see export_header); deterministic for equal inputs."""
+    if not isinstance(graph, qgraph.QuantizedGraph):
+        raise TypeError(f"graph must be an integr8.qgraph.QuantizedGraph, got "
+                        f"{type(graph).__name__}")
+    if not isinstance(command, str):
+        raise TypeError(f"command must be a str, got {type(command).__name__}")
+    if checkpoint_sha256 is not None and (not isinstance(checkpoint_sha256, str)
+                                          or not _SHA256.match(checkpoint_sha256)):
+        raise ExportError(f"checkpoint_sha256 {checkpoint_sha256!r} is not 64 hex digits")
+    _check_model_name(graph.name)
+    _check_identifiers(graph)
+
+    name = graph.name
+    guard = f"INTEGR8_MODEL_{name.upper()}_H_"
+    in_shape, in_quant = graph.input_shape, graph.input
+    out_quant = graph.output
+    in_m, in_n = _multiplier("input", "scale", in_quant.scale)
+    out_m, out_n = _multiplier("output", "scale", out_quant.scale)
+    weight_bytes = int(graph.weight_bytes)
+    if weight_bytes > reference.INT32_MAX:
+        raise ExportError(f"model '{name}' holds {weight_bytes} weight bytes, more than int32")
+
+    lines = _provenance(graph, command, checkpoint_sha256)
+    lines += [
+        "",
+        f"#ifndef {guard}",
+        f"#define {guard}",
+        "",
+        "#include <cstddef>",
+        "#include <cstdint>",
+        "",
+        "#include <integr8/integr8.h>",
+        "",
+        f"static_assert(INTEGR8_SPEC_VERSION == {SPEC_VERSION},",
+        f'              "{name}.h was exported for integer spec {SPEC_VERSION}; this integr8 "',
+        '              "implements another spec version: re-export the model");',
+        "",
+        "namespace integr8_models {",
+        f"namespace {name} {{",
+        "",
+        "// Input, HWC int8: q = clamp(round(x / scale) + zero point, -128, 127). Scales are",
+        "// m * 2^-n (docs/spec.md section 2.1) so that no float reaches firmware.",
+        f"inline constexpr int32_t kInputHeight = {in_shape.height};",
+        f"inline constexpr int32_t kInputWidth = {in_shape.width};",
+        f"inline constexpr int32_t kInputChannels = {in_shape.channels};",
+        f"inline constexpr int32_t kInputZeroPoint = {in_quant.zero_point};",
+        f"inline constexpr int32_t kInputScaleMultiplier = {in_m};  "
+        f"// scale {float(in_quant.scale)!r}",
+        f"inline constexpr int32_t kInputScaleShift = {in_n};",
+        "// Output, int8: x = scale * (q - zero point).",
+        f"inline constexpr int32_t kOutputElements = {graph.output_shape.elements};",
+        f"inline constexpr int32_t kOutputZeroPoint = {out_quant.zero_point};",
+        f"inline constexpr int32_t kOutputScaleMultiplier = {out_m};  "
+        f"// scale {float(out_quant.scale)!r}",
+        f"inline constexpr int32_t kOutputScaleShift = {out_n};",
+    ]
+    for layer in graph.layers:
+        lines.append("")
+        lines += _emit_layer(layer)
+    lines.append("")
+    lines += _wrap([_camel(layer.name) for layer in graph.layers],
+                   "using Model = integr8::Sequential<", "    ", ">;")
+    lines += [
+        "// Bytes of arena Model::Invoke needs: alignas(16) int8_t arena[kArenaBytes] (it may be",
+        "// 0 when every tensor is the caller's input or output).",
+        "inline constexpr size_t kArenaBytes = Model::kArenaBytes;",
+        "// Bytes of int8 weights and filters (biases and multipliers take 4 bytes per entry).",
+        f"inline constexpr int32_t kWeightBytes = {weight_bytes};",
+        "",
+        f"}}  // namespace {name}",
+        "}  // namespace integr8_models",
+        "",
+        f"#endif  // {guard}",
+    ]
+    text = "\n".join(lines) + "\n"
+    text.encode("ascii")  # everything user-supplied went through _comment_text
+    return text
+
+
+# ---------------------------------------------------------------------------------------
+# Writing
+
+
+def _check_target(out_dir: Path, name) -> Path:
+    """The header path inside out_dir, refusing traversal and foreign files."""
+    if not out_dir.is_dir():
+        raise ExportError(f"output directory {str(out_dir)!r} does not exist or is not a "
+                          "directory")
+    if not isinstance(name, str) or not name:
+        raise ExportError(f"model name {name!r} cannot name a file")
+    target = out_dir / f"{name}.h"
+    seps = {os.sep, os.altsep} - {None}
+    if target.is_symlink():
+        raise ExportError(f"refusing to overwrite {str(target)!r}: it is a symbolic link")
+    # The file itself is not resolved (a symlink was refused above), only where it lies.
+    if (any(sep in name for sep in seps) or name in (".", "..")
+            or Path(os.path.normpath(target)).parent.resolve() != out_dir.resolve()):
+        raise ExportError(f"model name {name!r} would write {str(target)!r}, outside the "
+                          f"output directory {str(out_dir)!r}; refusing")
+    if target.exists():
+        if not target.is_file():
+            raise ExportError(f"refusing to overwrite {str(target)!r}: not a regular file")
+        with open(target, "rb") as existing:
+            first_line = existing.readline(len(PROVENANCE_MARKER) + 200)
+        if not first_line.startswith(PROVENANCE_MARKER.encode("ascii")):
+            raise ExportError(
+                f"refusing to overwrite {str(target)!r}: it is not an integr8-generated header "
+                f"(its first line does not start with {PROVENANCE_MARKER!r})")
+    return target
+
+
+def export_header(graph: qgraph.QuantizedGraph, out_dir, *, command: str,
+                  checkpoint_sha256: str | None) -> Path:
+    """Writes ``<out_dir>/<graph.name>.h`` atomically and returns its path.
+
+    command: the command line that produced the header (recorded in a comment).
+    checkpoint_sha256: hex SHA-256 of the checkpoint the graph was calibrated from, or None.
+
+    Raises ExportError when the graph cannot be expressed (identifier collisions after
+    CamelCase conversion, multipliers out of range, ...), when the name would leave out_dir,
+    or when the target exists and is not an integr8-generated header. On any error the
+    directory is left as it was.
+    """
+    out_dir = Path(out_dir)
+    target = _check_target(out_dir, getattr(graph, "name", None))
+    data = render_header(graph, command=command,
+                         checkpoint_sha256=checkpoint_sha256).encode("ascii")
+    mode = (target.stat().st_mode & 0o777) if target.exists() else 0o644
+    fd, temp_name = tempfile.mkstemp(prefix=f".{graph.name}.h.", suffix=".tmp", dir=out_dir)
+    try:
+        with os.fdopen(fd, "wb") as temp:
+            temp.write(data)
+            temp.flush()
+            os.fsync(temp.fileno())
+        os.chmod(temp_name, mode)
+        os.replace(temp_name, target)
+    except BaseException:
+        try:
+            os.unlink(temp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    return target
