@@ -1,0 +1,494 @@
+// Shared by integr8._core (core.cpp) and the modules integr8.build() compiles from generated
+// model headers (python/integr8/_model_module.cpp): strict NumPy argument checks and
+// BindModel, which exposes a compile-time integr8 graph as a Python class.
+//
+// Nothing here casts: an argument of the wrong dtype, layout or shape is a TypeError or a
+// ValueError naming the argument, what was expected and what was given. A kernel Status other
+// than kOk is a ValueError naming the op and integr8::StatusName.
+#ifndef INTEGR8_PYTHON_MODEL_BINDING_H_
+#define INTEGR8_PYTHON_MODEL_BINDING_H_
+
+// pybind11 (and so Python.h) comes first, as Python requires.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <integr8/integr8.h>
+
+namespace integr8_python {
+
+namespace py = pybind11;
+
+// ---------------------------------------------------------------------------------------
+// Messages
+
+inline std::string ShapeString(const std::vector<py::ssize_t>& shape) {
+  std::string text = "(";
+  for (size_t axis = 0; axis < shape.size(); ++axis) {
+    if (axis > 0) text += ", ";
+    text += std::to_string(shape[axis]);
+  }
+  if (shape.size() == 1) text += ",";
+  return text + ")";
+}
+
+inline std::vector<py::ssize_t> ShapeOf(const py::array& array) {
+  return std::vector<py::ssize_t>(array.shape(), array.shape() + array.ndim());
+}
+
+inline std::string ShapeString(const py::array& array) { return ShapeString(ShapeOf(array)); }
+
+inline std::string TypeName(py::handle value) {
+  return py::str(py::type::handle_of(value).attr("__name__"));
+}
+
+// "an int8 array of shape (2, 3)" or "float": what the caller actually passed.
+inline std::string Describe(py::handle value) {
+  if (py::isinstance<py::array>(value)) {
+    const auto array = py::reinterpret_borrow<py::array>(value);
+    return "an array of dtype " + std::string(py::str(array.dtype())) + " and shape " +
+           ShapeString(array);
+  }
+  return "an object of type " + TypeName(value);
+}
+
+// What each Status means, for error messages (types.h documents the same).
+inline const char* StatusDescription(integr8::Status status) {
+  using integr8::Status;
+  switch (status) {
+    case Status::kOk: return "no error";
+    case Status::kNullPointer: return "a required buffer or parameter array is null";
+    case Status::kBadShape:
+      return "a dimension is < 1, an element count exceeds INT32_MAX, or no output position";
+    case Status::kBadStride: return "a stride is < 1";
+    case Status::kBadDilation: return "a dilation is < 1";
+    case Status::kBadPadding:
+      return "padding is negative, too large, or (pooling) more than half the kernel";
+    case Status::kBadGroups: return "groups < 1 or not dividing the input or output channels";
+    case Status::kBadMultiplier:
+      return "a requantization multiplier outside [2^30, 2^31 - 1] (or an add input rescale "
+             "above 1/2)";
+    case Status::kBadShift: return "a requantization shift outside [1, 62]";
+    case Status::kBadZeroPoint: return "a zero point outside [-128, 127]";
+    case Status::kBadActivationRange:
+      return "activation_min > activation_max, or a bound outside [-128, 127]";
+    case Status::kAccumulatorOverflow:
+      return "|bias| + K * 128 * 127 may reach 2^31 (or a pooling window is too large)";
+    case Status::kArenaTooSmall: return "the arena is smaller than the graph needs";
+    case Status::kAliasing: return "the output overlaps an input";
+  }
+  return "unknown status";
+}
+
+// The op being called ("integr8.linear", "BarsModel.run"): prefixes every message.
+class Call {
+ public:
+  explicit Call(std::string op) : op_(std::move(op)) {}
+
+  [[noreturn]] void TypeError(const std::string& text) const {
+    throw py::type_error(op_ + ": " + text);
+  }
+  [[noreturn]] void ValueError(const std::string& text) const {
+    throw py::value_error(op_ + ": " + text);
+  }
+  void Check(integr8::Status status) const {
+    if (status != integr8::Status::kOk) {
+      ValueError(std::string(integr8::StatusName(status)) + " (" + StatusDescription(status) +
+                 ")");
+    }
+  }
+
+ private:
+  std::string op_;
+};
+
+// ---------------------------------------------------------------------------------------
+// Scalars: exact Python ints (or NumPy integer scalars) only; bools and floats are refused.
+
+inline py::object NumpyAttribute(const char* name) {
+  return py::module_::import("numpy").attr(name);
+}
+
+inline int32_t ToInt32(const Call& call, const std::string& name, py::handle value) {
+  const bool is_int = (PyLong_Check(value.ptr()) && !PyBool_Check(value.ptr())) ||
+                      py::isinstance(value, NumpyAttribute("integer"));
+  if (!is_int) call.TypeError(name + " must be an int, got " + Describe(value));
+  const auto index = py::reinterpret_steal<py::object>(PyNumber_Index(value.ptr()));
+  if (!index) throw py::error_already_set();
+  int overflow = 0;
+  const long long result = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
+  if (result == -1 && PyErr_Occurred()) throw py::error_already_set();
+  if (overflow != 0 || result < INT32_MIN || result > INT32_MAX) {
+    call.ValueError(name + " = " + std::string(py::repr(value)) +
+                    " is outside int32 [-2147483648, 2147483647]");
+  }
+  return static_cast<int32_t>(result);
+}
+
+inline bool ToBool(const Call& call, const std::string& name, py::handle value) {
+  if (PyBool_Check(value.ptr())) return value.ptr() == Py_True;
+  if (py::isinstance(value, NumpyAttribute("bool_"))) return PyObject_IsTrue(value.ptr()) == 1;
+  call.TypeError(name + " must be a bool, got " + Describe(value));
+}
+
+// An int (both axes) or a pair (height, width) of ints.
+inline std::pair<int32_t, int32_t> ToPair(const Call& call, const std::string& name,
+                                          py::handle value) {
+  if (py::isinstance<py::tuple>(value) || py::isinstance<py::list>(value)) {
+    const auto items = py::reinterpret_borrow<py::sequence>(value);
+    if (items.size() != 2) {
+      call.ValueError(name + " must be an int or a pair of ints, got " +
+                      std::string(py::repr(value)));
+    }
+    const py::object height = items[0];
+    const py::object width = items[1];
+    return {ToInt32(call, name + "[0]", height), ToInt32(call, name + "[1]", width)};
+  }
+  if (PyLong_Check(value.ptr()) || py::isinstance(value, NumpyAttribute("integer"))) {
+    const int32_t both = ToInt32(call, name, value);
+    return {both, both};
+  }
+  call.TypeError(name + " must be an int or a pair of ints, got " + Describe(value));
+}
+
+// ---------------------------------------------------------------------------------------
+// Arrays
+
+template <typename T>
+struct Dtype;
+template <>
+struct Dtype<int8_t> {
+  static constexpr const char* kName = "int8";
+};
+template <>
+struct Dtype<int32_t> {
+  static constexpr const char* kName = "int32";
+};
+
+// Signed integers of T's width in native byte order (NumPy reports native as '=', and '|'
+// for one-byte types); a byte-swapped int32 would be read wrongly, so it is refused too.
+template <typename T>
+bool HasDtype(const py::array& array) {
+  const py::dtype dtype = array.dtype();
+  return dtype.kind() == 'i' && dtype.itemsize() == static_cast<py::ssize_t>(sizeof(T)) &&
+         (dtype.byteorder() == '=' || dtype.byteorder() == '|');
+}
+
+// A C-contiguous, aligned ndarray of dtype T (any ndim); nothing is converted or copied.
+template <typename T>
+py::array CheckArray(const Call& call, const std::string& name, py::handle value) {
+  if (!py::isinstance<py::array>(value)) {
+    call.TypeError(name + " must be a numpy.ndarray of dtype " + Dtype<T>::kName + ", got " +
+                   Describe(value));
+  }
+  auto array = py::reinterpret_borrow<py::array>(value);
+  if (!HasDtype<T>(array)) {
+    call.TypeError(name + " must have dtype " + Dtype<T>::kName + ", got dtype " +
+                   std::string(py::str(array.dtype())) +
+                   " (integr8 never casts: convert explicitly, checking the range)");
+  }
+  if ((array.flags() & py::array::c_style) == 0) {
+    call.ValueError(name + " must be C-contiguous, got a strided view of shape " +
+                    ShapeString(array) + " (use numpy.ascontiguousarray)");
+  }
+  if ((array.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_) == 0) {
+    call.ValueError(name + " must be aligned to its element size");
+  }
+  return array;
+}
+
+// CheckArray plus: exactly `ndim` axes (ndim < 0: at least one axis), no empty axis, every
+// extent and the element count within INT32_MAX as the kernels' int32 indices require.
+template <typename T>
+py::array CheckTensor(const Call& call, const std::string& name, py::handle value, int ndim,
+                      const char* layout) {
+  py::array array = CheckArray<T>(call, name, value);
+  if (ndim >= 0 && array.ndim() != ndim) {
+    call.ValueError(name + " must be " + std::to_string(ndim) + "-D " + layout + ", got shape " +
+                    ShapeString(array));
+  }
+  if (ndim < 0 && array.ndim() < 1) {
+    call.ValueError(name + " must have at least one axis " + layout + ", got a 0-d array");
+  }
+  for (py::ssize_t axis = 0; axis < array.ndim(); ++axis) {
+    if (array.shape(axis) < 1) {
+      call.ValueError(name + " is empty (shape " + ShapeString(array) + ")");
+    }
+  }
+  if (array.size() > INT32_MAX) {
+    call.ValueError(name + " holds " + std::to_string(array.size()) +
+                    " elements, more than INT32_MAX that the kernels index");
+  }
+  return array;
+}
+
+// An extent already bounded by CheckTensor (size <= INT32_MAX).
+inline int32_t Extent(const py::array& array, py::ssize_t axis) {
+  return static_cast<int32_t>(array.shape(axis));
+}
+
+inline int32_t ElementCount32(const py::array& array) {
+  return static_cast<int32_t>(array.size());
+}
+
+inline bool Overlaps(const py::array& a, const py::array& b) {
+  return integr8::BuffersOverlap(a.data(), static_cast<size_t>(a.nbytes()), b.data(),
+                                 static_cast<size_t>(b.nbytes()));
+}
+
+// The kernels write their outputs while inputs are read; an overlap would corrupt the inputs
+// (weights, bias) or the result. `exact_ok`: the op supports out being exactly that input.
+inline void CheckNoOverlap(const Call& call, const py::array& out, const char* name,
+                           const py::array& input, bool exact_ok = false) {
+  if (!Overlaps(out, input)) return;
+  if (exact_ok && out.data() == input.data() && out.nbytes() == input.nbytes()) return;
+  call.ValueError(std::string("out overlaps ") + name +
+                  (exact_ok ? " without being exactly it" : ""));
+}
+
+// The int8 result: a new array, or the caller's `out` after checking it is an int8,
+// C-contiguous, writable array of exactly `shape`. Callers have bounded the element count by
+// INT32_MAX (the kernels' validation) before calling, so the allocation cannot overflow.
+inline py::array Output(const Call& call, py::handle out,
+                        const std::vector<py::ssize_t>& shape) {
+  if (out.is_none()) return py::array_t<int8_t>(shape);
+  py::array array = CheckArray<int8_t>(call, "out", out);
+  if (!array.writeable()) call.ValueError("out is read-only");
+  if (ShapeOf(array) != shape) {
+    call.ValueError("out must have shape " + ShapeString(shape) + ", got shape " +
+                    ShapeString(array));
+  }
+  return array;
+}
+
+template <typename T>
+const T* DataOf(const py::array& array) {
+  return static_cast<const T*>(array.data());
+}
+
+// ---------------------------------------------------------------------------------------
+// Models
+
+// The constants of a generated model header (namespace integr8_models::<name>).
+struct ModelInfo {
+  const char* class_name;
+  int32_t input_height;
+  int32_t input_width;
+  int32_t input_channels;
+  int32_t input_zero_point;
+  int32_t output_elements;
+  int32_t output_zero_point;
+  size_t arena_bytes;
+};
+
+namespace model_internal {
+
+struct AlignedFree {
+  void operator()(int8_t* data) const { ::operator delete(data, std::align_val_t{64}); }
+};
+using Arena = std::unique_ptr<int8_t, AlignedFree>;
+
+inline Arena AllocateArena(size_t bytes) {
+  // One byte at least so that a graph needing no arena still gets a non-null pointer.
+  return Arena(static_cast<int8_t*>(::operator new(std::max<size_t>(bytes, 1),
+                                                   std::align_val_t{64})));
+}
+
+}  // namespace model_internal
+
+// Runs Model (an integr8::Sequential) on NumPy batches; one instance per Python object.
+template <class Model>
+class ModelRunner {
+ public:
+  explicit ModelRunner(const ModelInfo& info) : info_(info), name_(info.class_name) {}
+
+  const ModelInfo& info() const { return info_; }
+  const std::string& name() const { return name_; }
+
+  // batch: int8 [N, H, W, C] or [N, H * W * C]; returns int8 [N, output_elements]. Samples
+  // are split into `threads` contiguous chunks, each run by its own thread with its own
+  // arena, with the GIL released.
+  py::array Run(py::handle batch, py::handle threads) const {
+    const Call call(name_ + ".run");
+    const py::array input = CheckArray<int8_t>(call, "batch", batch);
+    const int32_t height = info_.input_height;
+    const int32_t width = info_.input_width;
+    const int32_t channels = info_.input_channels;
+    const py::ssize_t sample_elements = Model::kInputElements;
+    const bool nhwc = input.ndim() == 4 && input.shape(1) == height &&
+                      input.shape(2) == width && input.shape(3) == channels;
+    const bool flat = input.ndim() == 2 && input.shape(1) == sample_elements;
+    if (!nhwc && !flat) {
+      call.ValueError("batch must have shape [N, " + std::to_string(height) + ", " +
+                      std::to_string(width) + ", " + std::to_string(channels) + "] or [N, " +
+                      std::to_string(sample_elements) + "], got shape " + ShapeString(input));
+    }
+    const py::ssize_t samples = input.shape(0);
+    if (samples < 1) call.ValueError("batch is empty (shape " + ShapeString(input) + ")");
+
+    size_t workers = std::max(1u, std::thread::hardware_concurrency());
+    if (!threads.is_none()) {
+      const int32_t requested = ToInt32(call, "threads", threads);
+      if (requested < 1) call.ValueError("threads = " + std::to_string(requested) + " is < 1");
+      workers = static_cast<size_t>(requested);
+    }
+    workers = std::min(workers, static_cast<size_t>(samples));
+
+    // N * output_elements bytes: N already fits memory as N * input_elements (>= 1) bytes, but
+    // the output may be larger than the input, so bound it before allocating.
+    const py::ssize_t output_elements = Model::kOutputElements;
+    if (samples > PY_SSIZE_T_MAX / output_elements) {
+      call.ValueError("batch of " + std::to_string(samples) + " samples: output too large");
+    }
+    py::array output = py::array_t<int8_t>(std::vector<py::ssize_t>{samples, output_elements});
+
+    // Arenas are allocated here, where bad_alloc becomes MemoryError, not in the workers.
+    std::vector<model_internal::Arena> arenas;
+    arenas.reserve(workers);
+    for (size_t worker = 0; worker < workers; ++worker) {
+      arenas.push_back(model_internal::AllocateArena(Model::kArenaBytes));
+    }
+    std::vector<integr8::Status> statuses(workers, integr8::Status::kOk);
+    std::vector<py::ssize_t> failed_samples(workers, -1);
+
+    const int8_t* input_data = DataOf<int8_t>(input);
+    int8_t* output_data = static_cast<int8_t*>(output.mutable_data());
+    const auto run_chunk = [&](size_t worker) {
+      // Contiguous chunk [begin, end): sizes differ by at most one sample.
+      const auto total = static_cast<size_t>(samples);
+      const size_t begin = total / workers * worker + std::min(worker, total % workers);
+      const size_t end = begin + total / workers + (worker < total % workers ? 1 : 0);
+      for (size_t sample = begin; sample < end; ++sample) {
+        const integr8::Status status = Model::Invoke(
+            input_data + sample * static_cast<size_t>(Model::kInputElements),
+            output_data + sample * static_cast<size_t>(Model::kOutputElements),
+            arenas[worker].get(), Model::kArenaBytes);
+        if (status != integr8::Status::kOk) {
+          statuses[worker] = status;
+          failed_samples[worker] = static_cast<py::ssize_t>(sample);
+          return;
+        }
+      }
+    };
+    {
+      py::gil_scoped_release release;
+      std::vector<std::thread> pool;
+      std::vector<size_t> here;  // chunks no thread could be started for run on this one
+      pool.reserve(workers);
+      for (size_t worker = 1; worker < workers; ++worker) {
+        try {
+          pool.emplace_back(run_chunk, worker);
+        } catch (const std::system_error&) {
+          here.push_back(worker);
+        }
+      }
+      run_chunk(0);
+      for (const size_t worker : here) run_chunk(worker);
+      for (std::thread& thread : pool) thread.join();
+    }
+    for (size_t worker = 0; worker < workers; ++worker) {
+      if (statuses[worker] != integr8::Status::kOk) {
+        call.ValueError("sample " + std::to_string(failed_samples[worker]) + ": " +
+                        integr8::StatusName(statuses[worker]) + " (" +
+                        StatusDescription(statuses[worker]) + ")");
+      }
+    }
+    return output;
+  }
+
+ private:
+  ModelInfo info_;
+  std::string name_;
+};
+
+// Adds class `info.class_name` to `module`: Model() with run(batch, *, threads=None) and
+// read-only properties input_shape, input_elements, output_elements, input_zero_point,
+// output_zero_point, arena_bytes. module_local: the same model may be bound by several
+// extension modules (integr8._core and a module integr8.build() compiled) without clashing.
+// Prefer INTEGR8_PYTHON_BIND_MODEL, which fills ModelInfo from the header's constants.
+template <class Model>
+void BindModel(py::module_& module, const ModelInfo& info) {
+  if (int64_t{info.input_height} * info.input_width * info.input_channels !=
+          Model::kInputElements ||
+      info.output_elements != Model::kOutputElements ||
+      info.arena_bytes != Model::kArenaBytes) {
+    throw py::value_error(std::string(info.class_name) +
+                          ": the header's shape constants do not match its Model");
+  }
+  using Runner = ModelRunner<Model>;
+  py::class_<Runner>(module, info.class_name, py::module_local(),
+                     "An integr8 compile-time graph (integr8::Sequential) run on NumPy "
+                     "batches of int8 samples.")
+      .def(py::init([info]() { return Runner(info); }))
+      .def("run", &Runner::Run, py::arg("batch"), py::kw_only(),
+           py::arg("threads") = py::none(),
+           "run(batch, *, threads=None) -> int8 [N, output_elements]\n\n"
+           "batch: int8 [N, H, W, C] or [N, H*W*C], C-contiguous raw quantized values.\n"
+           "threads: worker threads (default: hardware concurrency); the batch is split into\n"
+           "contiguous chunks, one arena each, with the GIL released. The result does not\n"
+           "depend on threads.")
+      .def_property_readonly(
+          "input_shape",
+          [](const Runner& self) {
+            return py::make_tuple(self.info().input_height, self.info().input_width,
+                                  self.info().input_channels);
+          },
+          "(H, W, C) of one sample, NHWC")
+      .def_property_readonly(
+          "input_elements", [](const Runner&) { return Model::kInputElements; },
+          "H * W * C")
+      .def_property_readonly(
+          "output_elements", [](const Runner&) { return Model::kOutputElements; },
+          "int8 outputs per sample")
+      .def_property_readonly(
+          "input_zero_point", [](const Runner& self) { return self.info().input_zero_point; },
+          "zero point of the int8 input")
+      .def_property_readonly(
+          "output_zero_point",
+          [](const Runner& self) { return self.info().output_zero_point; },
+          "zero point of the int8 output")
+      .def_property_readonly(
+          "arena_bytes", [](const Runner&) { return Model::kArenaBytes; },
+          "bytes of arena one sample needs (Model::kArenaBytes)")
+      .def("__repr__", [](const Runner& self) {
+        const ModelInfo& model = self.info();
+        return self.name() + "(input_shape=(" + std::to_string(model.input_height) + ", " +
+               std::to_string(model.input_width) + ", " + std::to_string(model.input_channels) +
+               "), output_elements=" + std::to_string(Model::kOutputElements) +
+               ", arena_bytes=" + std::to_string(Model::kArenaBytes) + ")";
+      });
+}
+
+}  // namespace integr8_python
+
+// Binds integr8_models::<name> from a generated header as Python class `class_name`, checking
+// at compile time that the header's constants agree with its Model.
+#define INTEGR8_PYTHON_BIND_MODEL(module, class_name, model_namespace)                       \
+  do {                                                                                      \
+    static_assert(int64_t{model_namespace::kInputHeight} * model_namespace::kInputWidth *   \
+                          model_namespace::kInputChannels ==                                \
+                      model_namespace::Model::kInputElements,                               \
+                  "kInputHeight * kInputWidth * kInputChannels != Model::kInputElements");  \
+    static_assert(model_namespace::kOutputElements == model_namespace::Model::kOutputElements, \
+                  "kOutputElements != Model::kOutputElements");                             \
+    static_assert(model_namespace::kArenaBytes == model_namespace::Model::kArenaBytes,      \
+                  "kArenaBytes != Model::kArenaBytes");                                     \
+    ::integr8_python::BindModel<model_namespace::Model>(                                    \
+        module, ::integr8_python::ModelInfo{                                                \
+                    class_name, model_namespace::kInputHeight, model_namespace::kInputWidth, \
+                    model_namespace::kInputChannels, model_namespace::kInputZeroPoint,      \
+                    model_namespace::kOutputElements, model_namespace::kOutputZeroPoint,    \
+                    model_namespace::kArenaBytes});                                         \
+  } while (false)
+
+#endif  // INTEGR8_PYTHON_MODEL_BINDING_H_
