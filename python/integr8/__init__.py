@@ -7,7 +7,7 @@ __version__ = "0.1.0"
 # pure-Python modules still work from a source tree without it; using one of these names then
 # raises ImportError saying how to get it.
 _CORE_EXPORTS = ("linear", "conv2d", "depthwise_conv2d", "max_pool2d", "avg_pool2d", "add",
-                 "relu", "requantize", "BarsModel")
+                 "relu", "requantize", "BarsModel", "MnistMlp", "MnistConvNet")
 
 
 def _load_installed_core():
@@ -70,12 +70,20 @@ except ImportError as _error:
     _CORE_ERROR = _error
 else:
     _CORE_ERROR = None
-    globals().update({_name: getattr(_core, _name) for _name in _CORE_EXPORTS})
+    # A _core built from an older tree may lack newer names (the bundled models): those raise
+    # ImportError when used (__getattr__), so that the package, and the tools that regenerate
+    # the bundled models, still import.
+    globals().update({_name: getattr(_core, _name) for _name in _CORE_EXPORTS
+                      if hasattr(_core, _name)})
 
 from integr8.build import BuildError, build  # noqa: E402  (the function shadows the module)
 
 
 def __getattr__(name):
+    if name in _CORE_EXPORTS and _CORE_ERROR is None:
+        raise ImportError(
+            f"integr8.{name} is missing from integr8._core ({_core.__file__}), which was built "
+            "from an older source tree; run `pip install .` again from the repository root")
     if name in _CORE_EXPORTS:
         raise ImportError(
             f"integr8.{name} needs the compiled module integr8._core, which could not be "

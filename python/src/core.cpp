@@ -17,6 +17,8 @@
 #include <integr8/integr8.h>
 
 #include "bars_model.h"
+#include "mnist_convnet.h"
+#include "mnist_mlp.h"
 
 #ifndef INTEGR8_HEADERS_SHA256
 #define INTEGR8_HEADERS_SHA256 "unknown"
@@ -496,4 +498,7 @@ PYBIND11_MODULE(_core, module) {
              "per tensor or per channel (last axis).");
 
   INTEGR8_PYTHON_BIND_MODEL(module, "BarsModel", integr8_models::bars);
+  // The reference MNIST models (python/integr8/bundled, tools/bundle_mnist_models.py).
+  INTEGR8_PYTHON_BIND_MODEL(module, "MnistMlp", integr8_models::mnist_mlp);
+  INTEGR8_PYTHON_BIND_MODEL(module, "MnistConvNet", integr8_models::mnist_convnet);
 }
