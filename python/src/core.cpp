@@ -92,6 +92,27 @@ class Requantization {
   int32_t activation_max_;
 };
 
+// The shared end of linear, conv2d and depthwise_conv2d: the output may overlap no operand,
+// and the kernel runs without the GIL.
+template <typename Kernel>
+py::array RunWeightedKernel(const Call& call, const py::array& x, const py::array& weights,
+                            const py::array& bias, py::array out, Kernel kernel) {
+  CheckNoOverlap(call, out, "x", x);
+  CheckNoOverlap(call, out, "weights", weights);
+  CheckNoOverlap(call, out, "bias", bias);
+  const int8_t* x_data = DataOf<int8_t>(x);
+  const int8_t* weights_data = DataOf<int8_t>(weights);
+  const int32_t* bias_data = DataOf<int32_t>(bias);
+  int8_t* out_data = static_cast<int8_t*>(out.mutable_data());
+  integr8::Status status;
+  {
+    py::gil_scoped_release release;
+    status = kernel(x_data, weights_data, bias_data, out_data);
+  }
+  call.Check(status);
+  return out;
+}
+
 py::array Linear(py::object x_arg, py::object weights_arg, py::object bias_arg,
                  py::object multiplier, py::object shift, py::object output_zero_point,
                  py::object activation_min, py::object activation_max, py::object out_arg) {
@@ -119,20 +140,11 @@ py::array Linear(py::object x_arg, py::object weights_arg, py::object bias_arg,
   call.Check(integr8::ValidateLinearParams(params));
 
   py::array out = Output(call, out_arg, {x.shape(0), weights.shape(0)});
-  CheckNoOverlap(call, out, "x", x);
-  CheckNoOverlap(call, out, "weights", weights);
-  CheckNoOverlap(call, out, "bias", bias);
-  const int8_t* x_data = DataOf<int8_t>(x);
-  const int8_t* weights_data = DataOf<int8_t>(weights);
-  const int32_t* bias_data = DataOf<int32_t>(bias);
-  int8_t* out_data = static_cast<int8_t*>(out.mutable_data());
-  integr8::Status status;
-  {
-    py::gil_scoped_release release;
-    status = integr8::Linear(params, x_data, weights_data, bias_data, out_data);
-  }
-  call.Check(status);
-  return out;
+  return RunWeightedKernel(call, x, weights, bias, out,
+                           [&params](const int8_t* input, const int8_t* filter,
+                                     const int32_t* bias_data, int8_t* output) {
+                             return integr8::Linear(params, input, filter, bias_data, output);
+                           });
 }
 
 py::array Conv2d(py::object x_arg, py::object weights_arg, py::object bias_arg,
@@ -184,20 +196,11 @@ py::array Conv2d(py::object x_arg, py::object weights_arg, py::object bias_arg,
       Output(call, out_arg,
              {x.shape(0), integr8::OutputHeight(params), integr8::OutputWidth(params),
               weights.shape(0)});
-  CheckNoOverlap(call, out, "x", x);
-  CheckNoOverlap(call, out, "weights", weights);
-  CheckNoOverlap(call, out, "bias", bias);
-  const int8_t* x_data = DataOf<int8_t>(x);
-  const int8_t* weights_data = DataOf<int8_t>(weights);
-  const int32_t* bias_data = DataOf<int32_t>(bias);
-  int8_t* out_data = static_cast<int8_t*>(out.mutable_data());
-  integr8::Status status;
-  {
-    py::gil_scoped_release release;
-    status = integr8::Conv2d(params, x_data, weights_data, bias_data, out_data);
-  }
-  call.Check(status);
-  return out;
+  return RunWeightedKernel(call, x, weights, bias, out,
+                           [&params](const int8_t* input, const int8_t* filter,
+                                     const int32_t* bias_data, int8_t* output) {
+                             return integr8::Conv2d(params, input, filter, bias_data, output);
+                           });
 }
 
 py::array DepthwiseConv2d(py::object x_arg, py::object weights_arg, py::object bias_arg,
@@ -254,20 +257,11 @@ py::array DepthwiseConv2d(py::object x_arg, py::object weights_arg, py::object b
       Output(call, out_arg,
              {x.shape(0), integr8::OutputHeight(params), integr8::OutputWidth(params),
               weights.shape(3)});
-  CheckNoOverlap(call, out, "x", x);
-  CheckNoOverlap(call, out, "weights", weights);
-  CheckNoOverlap(call, out, "bias", bias);
-  const int8_t* x_data = DataOf<int8_t>(x);
-  const int8_t* weights_data = DataOf<int8_t>(weights);
-  const int32_t* bias_data = DataOf<int32_t>(bias);
-  int8_t* out_data = static_cast<int8_t*>(out.mutable_data());
-  integr8::Status status;
-  {
-    py::gil_scoped_release release;
-    status = integr8::DepthwiseConv2d(params, x_data, weights_data, bias_data, out_data);
-  }
-  call.Check(status);
-  return out;
+  return RunWeightedKernel(call, x, weights, bias, out,
+                           [&params](const int8_t* input, const int8_t* filter,
+                                     const int32_t* bias_data, int8_t* output) {
+                             return integr8::DepthwiseConv2d(params, input, filter, bias_data, output);
+                           });
 }
 
 enum class PoolKind { kMax, kAverage };
