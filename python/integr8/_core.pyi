@@ -152,8 +152,9 @@ class BarsModel:
     def run(self, batch: Int8Array, *, threads: Optional[Int] = None) -> Int8Array:
         """int8 [N, H, W, C] or [N, H*W*C] -> int8 [N, output_elements].
 
-        The batch is split into ``threads`` contiguous chunks (default: hardware concurrency),
-        each run with its own arena and the GIL released; results do not depend on threads.
+        The batch is split into ``threads`` contiguous chunks (default: hardware concurrency;
+        at most 256 and at most N are used), each run with its own arena and the GIL
+        released; results do not depend on threads.
         """
     @property
     def input_shape(self) -> Tuple[int, int, int]: ...

@@ -306,8 +306,10 @@ def _clamp(layer: str, activation: Optional[str], quant: qgraph.Quant) -> tuple[
     if activation == "relu":
         return low, reference.INT8_MAX
     if activation == "relu6":
-        return low, min(reference.INT8_MAX,
-                        quant.zero_point + math.floor(6.0 / quant.scale + 0.5))
+        steps = 6.0 / quant.scale  # inf for a tiny scale: then 6 is beyond the int8 range
+        if steps >= 255:
+            return low, reference.INT8_MAX
+        return low, min(reference.INT8_MAX, quant.zero_point + math.floor(steps + 0.5))
     raise CalibrationError(f"layer '{layer}': activation = {activation!r}: unknown")
 
 
@@ -450,7 +452,8 @@ def _check_batch_size(batch_size):
 
 def _as_quant(input_quant) -> qgraph.Quant:
     if isinstance(input_quant, tuple) and len(input_quant) == 2:
-        input_quant = qgraph.Quant(scale=float(input_quant[0]), zero_point=int(input_quant[1]))
+        # Not converted: int(0.5) would silently truncate; Quant.check refuses a float.
+        input_quant = qgraph.Quant(scale=input_quant[0], zero_point=input_quant[1])
     if not isinstance(input_quant, qgraph.Quant):
         raise CalibrationError(f"input_quant must be a qgraph.Quant or (scale, zero_point), got "
                                f"{input_quant!r}")

@@ -11,7 +11,8 @@ be audited and regenerated.
 Guarantees:
 
 - Regeneration is byte-identical: nothing time- or environment-dependent is written, metadata
-  is sorted, and floats appear only in comments (``repr``, which is deterministic).
+  is sorted (sets too; a value without a reproducible text, such as an arbitrary object, is
+  refused), and floats appear only in comments (``repr``, which is deterministic).
 - No float token reaches code; scales travel as ``(multiplier, shift)`` pairs from
   :func:`integr8.reference.quantize_multiplier`.
 - C++ identifiers derive only from the graph's validated names; user-supplied text (command
@@ -50,8 +51,9 @@ SPEC_VERSION = qgraph.SPEC_VERSION
 # First line of every generated header; an existing file is only overwritten if it starts so.
 PROVENANCE_MARKER = "// integr8-generated model header"
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+# Both are matched with fullmatch: "$" alone would accept a trailing newline.
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _WIDTH = 100  # soft limit for code lines
 _INT8_PER_LINE = 16
 _INT32_PER_LINE = 8
@@ -217,7 +219,7 @@ def _clamp_text(lo: int, hi: int, quant: qgraph.Quant) -> str | None:
 
 
 def _check_model_name(name) -> None:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ExportError(f"model name {name!r} must match [a-z][a-z0-9_]*")
     if name in _CXX_KEYWORDS or name in _RESERVED_MODEL_NAMES:
         raise ExportError(f"model name {name!r} cannot name the C++ namespace "
@@ -249,7 +251,7 @@ def _check_identifiers(graph: qgraph.QuantizedGraph) -> None:
     distinct layer names ('a_1' and 'a1' both give A1), or hit a fixed name ('model')."""
     owners = {ident: "the model's fixed declarations" for ident in _FIXED_IDENTIFIERS}
     for layer in qgraph.iter_layers(graph.layers):
-        if not isinstance(layer.name, str) or not _NAME.match(layer.name):
+        if not isinstance(layer.name, str) or not _NAME.fullmatch(layer.name):
             raise ExportError(f"layer name {layer.name!r} must match [a-z][a-z0-9_]*")
         for ident in _layer_identifiers(layer):
             owner = f"layer '{layer.name}'"
@@ -473,14 +475,34 @@ def _generator_version() -> str:
     return str(getattr(integr8, "__version__", None) or GENERATOR_VERSION)
 
 
-def _metadata_value(value) -> str:
-    if isinstance(value, np.generic):
-        value = value.item()
+def _canonical(key: str, value):
+    """Metadata as JSON-able values whose text does not depend on the run: sets sorted, keys
+    made str; an object whose repr may hold an address or a hash order is refused."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        value = value.tolist()
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, os.PathLike):
+        return str(os.fspath(value))
+    if isinstance(value, (list, tuple)):
+        return [_canonical(key, item) for item in value]
+    if isinstance(value, (set, frozenset)):
+        items = [_canonical(key, item) for item in value]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+    if isinstance(value, dict):
+        return {str(k): _canonical(key, v) for k, v in value.items()}
+    raise ExportError(f"metadata[{key!r}]: a {type(value).__name__} cannot be recorded "
+                      "reproducibly (its text may change from run to run); pass str(value) "
+                      "or a JSON-like value")
+
+
+def _metadata_value(key: str, value) -> str:
+    value = _canonical(key, value)
     if isinstance(value, (str, bool, int)):
         return str(value)
     if isinstance(value, float):
         return repr(value)
-    return json.dumps(value, sort_keys=True, default=repr)
+    return json.dumps(value, sort_keys=True)
 
 
 def _provenance(graph: qgraph.QuantizedGraph, command: str,
@@ -497,7 +519,7 @@ def _provenance(graph: qgraph.QuantizedGraph, command: str,
         lines.append("// quantization:")
         for key in sorted(graph.metadata, key=str):
             lines += _comment_lines(f"  {_comment_text(key)}: ",
-                                    _metadata_value(graph.metadata[key]))
+                                    _metadata_value(str(key), graph.metadata[key]))
     else:
         lines.append("// quantization: no metadata recorded")
     return lines
@@ -512,7 +534,7 @@ def render_header(graph: qgraph.QuantizedGraph, *, command: str,
     if not isinstance(command, str):
         raise TypeError(f"command must be a str, got {type(command).__name__}")
     if checkpoint_sha256 is not None and (not isinstance(checkpoint_sha256, str)
-                                          or not _SHA256.match(checkpoint_sha256)):
+                                          or not _SHA256.fullmatch(checkpoint_sha256)):
         raise ExportError(f"checkpoint_sha256 {checkpoint_sha256!r} is not 64 hex digits")
     _check_model_name(graph.name)
     _check_identifiers(graph)
@@ -521,8 +543,10 @@ def render_header(graph: qgraph.QuantizedGraph, *, command: str,
     guard = f"INTEGR8_MODEL_{name.upper()}_H_"
     in_shape, in_quant = graph.input_shape, graph.input
     out_quant = graph.output
-    in_m, in_n = _multiplier("input", "scale", in_quant.scale)
-    out_m, out_n = _multiplier("output", "scale", out_quant.scale)
+    # Written as m * 2^-n, so these scales must lie in [2^-31, 2^30) (subnormal ones do not).
+    in_m, in_n = _multiplier(f"model '{name}'", "input scale", in_quant.scale)
+    out_m, out_n = _multiplier(f"model '{name}'", "output scale (the last layer's)",
+                               out_quant.scale)
     weight_bytes = int(graph.weight_bytes)
     if weight_bytes > reference.INT32_MAX:
         raise ExportError(f"model '{name}' holds {weight_bytes} weight bytes, more than int32")
@@ -593,7 +617,7 @@ def _check_target(out_dir: Path, name) -> Path:
     if not out_dir.is_dir():
         raise ExportError(f"output directory {str(out_dir)!r} does not exist or is not a "
                           "directory")
-    if not isinstance(name, str) or not name:
+    if not isinstance(name, str) or not name or "\0" in name:
         raise ExportError(f"model name {name!r} cannot name a file")
     target = out_dir / f"{name}.h"
     seps = {os.sep, os.altsep} - {None}

@@ -10,7 +10,10 @@ residual block nests a chain whose output is added to the block's input. Tensors
 (docs/spec.md section 1), so the exporter writes arrays as they are.
 
 Each layer validates itself on construction, so a graph that exists is one the C++ library
-accepts; errors name the layer, the field and the value.
+accepts; errors name the layer, the field and the value. Validation is strict about types as
+well as ranges, because the exporter writes fields as C++ tokens: integer fields must be ints
+(Python or NumPy, never bool or float), flags bools, integer arrays NumPy arrays of an integer
+dtype, and every shape positive with at most INT32_MAX elements (the kernels' int32 sizes).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import keyword
 import math
+import numbers
 import re
 from typing import Union
 
@@ -27,7 +31,8 @@ from integr8 import reference
 
 SPEC_VERSION = reference.SPEC_VERSION
 
-_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+# Matched with fullmatch: "$" alone would accept a trailing newline ("fc\n").
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 
 
 class GraphError(ValueError):
@@ -35,10 +40,50 @@ class GraphError(ValueError):
 
 
 def _fail(layer: str, field: str, value, why: str):
-    raise GraphError(f"layer '{layer}': {field} = {value!r}: {why}")
+    # A name that failed validation is quoted with repr, so that it cannot break the message.
+    label = (f"'{layer}'" if isinstance(layer, str) and _IDENTIFIER.fullmatch(layer)
+             else repr(layer))
+    if isinstance(value, np.generic):  # -129, not np.int64(-129) (the type is in `why`)
+        value = value.item()
+    raise GraphError(f"layer {label}: {field} = {value!r}: {why}")
+
+
+def _is_int(value) -> bool:
+    """A Python or NumPy integer; bools are refused (True would be written as a token)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_int(layer: str, field: str, value, lo: int | None = None, hi: int | None = None):
+    if not _is_int(value):
+        _fail(layer, field, value, f"must be an int, not {type(value).__name__}")
+    if lo is not None and value < lo:
+        _fail(layer, field, value, f"must be >= {lo}")
+    if hi is not None and value > hi:
+        _fail(layer, field, value, f"must be <= {hi}")
+
+
+def _check_bool(layer: str, field: str, value):
+    if not isinstance(value, (bool, np.bool_)):
+        _fail(layer, field, value, f"must be a bool, not {type(value).__name__}")
+
+
+def _check_pair(layer: str, field: str, value, lo: int):
+    """(height, width) of ints >= lo."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        _fail(layer, field, value, "must be a pair (height, width) of ints")
+    for axis, item in enumerate(value):
+        _check_int(layer, f"{field}[{axis}]", item, lo, reference.INT32_MAX)
+
+
+def _check_name(owner: str, field: str, name):
+    if (not isinstance(name, str) or not _IDENTIFIER.fullmatch(name)
+            or keyword.iskeyword(name)):
+        _fail(owner, field, name,
+              "must match [a-z][a-z0-9_]* (and not be a Python keyword)")
 
 
 def _check_int8(layer: str, field: str, value: int):
+    _check_int(layer, field, value)
     if not reference.INT8_MIN <= value <= reference.INT8_MAX:
         _fail(layer, field, value, "must lie in [-128, 127]")
 
@@ -48,6 +93,18 @@ def _check_clamp(layer: str, activation_min: int, activation_max: int):
     _check_int8(layer, "activation_max", activation_max)
     if activation_min > activation_max:
         _fail(layer, "activation_min", activation_min, f"exceeds activation_max {activation_max}")
+
+
+def _check_array(layer: str, field: str, array, ndim: int):
+    """A NumPy array of an integer dtype (never float: NaN or 1.5 would be truncated when the
+    header is written) with `ndim` axes."""
+    if not isinstance(array, np.ndarray):
+        _fail(layer, field, type(array).__name__, "must be a numpy.ndarray of integers")
+    if array.dtype.kind not in "iu":
+        _fail(layer, f"{field}.dtype", str(array.dtype),
+              "must be an integer dtype (integr8 never rounds or truncates)")
+    if array.ndim != ndim:
+        _fail(layer, f"{field}.shape", array.shape, f"must have {ndim} axes")
 
 
 def _check_multipliers(layer: str, field: str, multipliers: np.ndarray, shifts: np.ndarray):
@@ -61,7 +118,7 @@ def _check_multipliers(layer: str, field: str, multipliers: np.ndarray, shifts: 
 
 @dataclasses.dataclass(frozen=True)
 class Shape:
-    """One sample's activation shape, HWC."""
+    """One sample's activation shape, HWC; layers check it (_check_shape)."""
 
     height: int
     width: int
@@ -75,6 +132,17 @@ class Shape:
         return (self.height, self.width, self.channels)
 
 
+def _check_shape(layer: str, field: str, shape):
+    """Positive int extents whose product the kernels' int32 sizes can hold."""
+    if not isinstance(shape, Shape):
+        _fail(layer, field, shape, "must be an integr8.qgraph.Shape")
+    for axis in ("height", "width", "channels"):
+        _check_int(layer, f"{field}.{axis}", getattr(shape, axis), 1, reference.INT32_MAX)
+    if shape.elements > reference.INT32_MAX:
+        _fail(layer, field, shape.as_tuple(),
+              f"{shape.elements} elements exceed INT32_MAX, the kernels' int32 sizes")
+
+
 @dataclasses.dataclass(frozen=True)
 class Quant:
     """How a tensor's real values map to int8: r = scale * (q - zero_point)."""
@@ -83,6 +151,9 @@ class Quant:
     zero_point: int
 
     def check(self, layer: str, field: str):
+        if isinstance(self.scale, (bool, np.bool_)) or not isinstance(self.scale, numbers.Real):
+            _fail(layer, f"{field}.scale", self.scale,
+                  f"must be a real number, not {type(self.scale).__name__}")
         if not (math.isfinite(self.scale) and self.scale > 0):
             _fail(layer, f"{field}.scale", self.scale, "must be finite and > 0")
         _check_int8(layer, f"{field}.zero_point", self.zero_point)
@@ -104,6 +175,8 @@ class Requantization:
         return self.multipliers.size > 1
 
     def check(self, layer: str, channels: int):
+        _check_array(layer, "multipliers", self.multipliers, 1)
+        _check_array(layer, "shifts", self.shifts, 1)
         if self.multipliers.shape != self.shifts.shape or self.multipliers.size not in (1, channels):
             _fail(layer, "multipliers", self.multipliers.shape,
                   f"need 1 or {channels} entries, as many as shifts {self.shifts.shape}")
@@ -112,9 +185,20 @@ class Requantization:
         _check_clamp(layer, self.activation_min, self.activation_max)
 
 
+def _check_requantization(layer: str, requantization, channels: int):
+    if not isinstance(requantization, Requantization):
+        _fail(layer, "requantization", type(requantization).__name__,
+              "must be an integr8.qgraph.Requantization")
+    requantization.check(layer, channels)
+
+
 def _check_int_array(layer: str, field: str, array: np.ndarray, shape: tuple, lo: int, hi: int):
+    _check_array(layer, field, array, len(shape))
     if array.shape != shape:
         _fail(layer, f"{field}.shape", array.shape, f"expected {shape}")
+    if array.size > reference.INT32_MAX:  # before scanning it (a broadcast view costs nothing)
+        _fail(layer, f"{field}.shape", array.shape,
+              f"{array.size} values exceed INT32_MAX, the kernels' int32 indexing")
     if array.size and (array.min() < lo or array.max() > hi):
         value = int(array.min()) if array.min() < lo else int(array.max())
         _fail(layer, field, value, f"must lie in [{lo}, {hi}]")
@@ -140,8 +224,13 @@ class _Layer:
     output: Quant
 
     def __post_init__(self):
-        if not _IDENTIFIER.match(self.name) or keyword.iskeyword(self.name):
-            _fail(self.name, "name", self.name, "must match [a-z][a-z0-9_]*")
+        _check_name(self.name, "name", self.name)
+        if not isinstance(self.source, str):
+            _fail(self.name, "source", self.source, "must be a str")
+        _check_shape(self.name, "input_shape", self.input_shape)
+        _check_shape(self.name, "output_shape", self.output_shape)
+        if not isinstance(self.output, Quant):
+            _fail(self.name, "output", self.output, "must be an integr8.qgraph.Quant")
         self.output.check(self.name, "output")
         self._check()
 
@@ -163,7 +252,7 @@ class Linear(_Layer):
                          reference.WEIGHT_MIN, reference.WEIGHT_MAX)
         _check_int_array(self.name, "bias", self.bias, (outputs,), reference.INT32_MIN,
                          reference.INT32_MAX)
-        self.requantization.check(self.name, outputs)
+        _check_requantization(self.name, self.requantization, outputs)
         _check_accumulator_bound(self.name, self.bias, inputs)
 
 
@@ -181,7 +270,9 @@ class Conv2d(_Layer):
     requantization: Requantization
 
     def _check(self):
+        _check_array(self.name, "filter", self.filter, 4)
         out_c, kh, kw, in_per_group = self.filter.shape
+        _check_int(self.name, "groups", self.groups)
         if self.groups < 1 or self.input_shape.channels % self.groups or out_c % self.groups:
             _fail(self.name, "groups", self.groups,
                   f"must divide input channels {self.input_shape.channels} and output {out_c}")
@@ -192,7 +283,7 @@ class Conv2d(_Layer):
         _check_int_array(self.name, "bias", self.bias, (out_c,), reference.INT32_MIN,
                          reference.INT32_MAX)
         _check_window(self, (kh, kw), self.dilation, ceil_mode=False)
-        self.requantization.check(self.name, out_c)
+        _check_requantization(self.name, self.requantization, out_c)
         _check_accumulator_bound(self.name, self.bias, kh * kw * in_per_group)
 
 
@@ -210,17 +301,19 @@ class DepthwiseConv2d(_Layer):
     requantization: Requantization
 
     def _check(self):
+        _check_int(self.name, "depth_multiplier", self.depth_multiplier, 1, reference.INT32_MAX)
         channels = self.input_shape.channels * self.depth_multiplier
         if self.output_shape.channels != channels:
             _fail(self.name, "depth_multiplier", self.depth_multiplier,
                   f"input {self.input_shape.channels} channels do not give {self.output_shape.channels}")
+        _check_array(self.name, "filter", self.filter, 4)
         _, kh, kw, _ = self.filter.shape
         _check_int_array(self.name, "filter", self.filter, (1, kh, kw, channels),
                          reference.WEIGHT_MIN, reference.WEIGHT_MAX)
         _check_int_array(self.name, "bias", self.bias, (channels,), reference.INT32_MIN,
                          reference.INT32_MAX)
         _check_window(self, (kh, kw), self.dilation, ceil_mode=False)
-        self.requantization.check(self.name, channels)
+        _check_requantization(self.name, self.requantization, channels)
         _check_accumulator_bound(self.name, self.bias, kh * kw)
 
 
@@ -243,6 +336,10 @@ class Pool2d(_Layer):
             _fail(self.name, "kind", self.kind, "must be 'max' or 'avg'")
         if self.input_shape.channels != self.output_shape.channels:
             _fail(self.name, "output_shape", self.output_shape, "pooling keeps the channels")
+        _check_pair(self.name, "kernel", self.kernel, 1)
+        _check_pair(self.name, "padding", self.padding, 0)
+        _check_bool(self.name, "ceil_mode", self.ceil_mode)
+        _check_bool(self.name, "count_include_pad", self.count_include_pad)
         for axis in (0, 1):
             if not 0 <= self.padding[axis] <= self.kernel[axis] // 2:
                 _fail(self.name, "padding", self.padding, "must lie in [0, kernel / 2]")
@@ -279,6 +376,11 @@ class Residual(_Layer):
     def _check(self):
         if self.input_shape != self.output_shape:
             _fail(self.name, "output_shape", self.output_shape, "a residual block keeps the shape")
+        if not isinstance(self.body, tuple):
+            _fail(self.name, "body", type(self.body).__name__, "must be a tuple of layers")
+        for prefix in ("input", "body"):
+            _check_int(self.name, f"{prefix}_multiplier", getattr(self, f"{prefix}_multiplier"))
+            _check_int(self.name, f"{prefix}_shift", getattr(self, f"{prefix}_shift"))
         _check_chain(self.name, self.body, self.input_shape)
         if not self.body or self.body[-1].output_shape != self.input_shape:
             _fail(self.name, "body", [layer.name for layer in self.body],
@@ -291,10 +393,12 @@ class Residual(_Layer):
                                np.array([getattr(self, f"{prefix}_multiplier")]),
                                np.array([getattr(self, f"{prefix}_shift")]))
             _check_int8(self.name, f"{prefix}_zero_point", getattr(self, f"{prefix}_zero_point"))
-        if self.requantization.per_channel:
-            _fail(self.name, "requantization", self.requantization.multipliers.size,
+        requant = self.requantization
+        if (isinstance(requant, Requantization) and isinstance(requant.multipliers, np.ndarray)
+                and requant.multipliers.size > 1):
+            _fail(self.name, "requantization", requant.multipliers.size,
                   "the add's output requantization is per tensor")
-        self.requantization.check(self.name, 1)
+        _check_requantization(self.name, requant, 1)
 
 
 Layer = Union[Linear, Conv2d, DepthwiseConv2d, Pool2d, Relu, Residual]
@@ -302,6 +406,10 @@ Layer = Union[Linear, Conv2d, DepthwiseConv2d, Pool2d, Relu, Residual]
 
 def _check_window(layer, kernel, dilation, *, ceil_mode):
     """Shape, stride and padding of a sliding window must give the declared output shape."""
+    _check_pair(layer.name, "stride", layer.stride, 1)
+    _check_pair(layer.name, "padding", layer.padding, 0)
+    _check_pair(layer.name, "dilation", dilation, 1)
+    _check_pair(layer.name, "kernel", kernel, 1)
     expected = []
     for axis, size in enumerate((layer.input_shape.height, layer.input_shape.width)):
         for field, value, lo in (("stride", layer.stride[axis], 1), ("dilation", dilation[axis], 1),
@@ -323,6 +431,8 @@ def _check_chain(owner: str, layers, input_shape: Shape, input_quant: Quant | No
     quantization through (pooling, standalone ReLU) must keep it."""
     shape, quant = input_shape, input_quant
     for layer in layers:
+        if not isinstance(layer, _Layer):
+            _fail(owner, "layers", type(layer).__name__, "must hold integr8.qgraph layers")
         if layer.input_shape != shape:
             _fail(layer.name, "input_shape", layer.input_shape.as_tuple(),
                   f"the previous layer in '{owner}' produces {shape.as_tuple()}")
@@ -358,10 +468,16 @@ class QuantizedGraph:
     metadata: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
-        if not _IDENTIFIER.match(self.name) or keyword.iskeyword(self.name):
-            _fail(self.name, "name", self.name, "a model name must match [a-z][a-z0-9_]*")
+        _check_name(self.name, "name", self.name)
+        if not isinstance(self.layers, tuple):
+            _fail(self.name, "layers", type(self.layers).__name__, "must be a tuple of layers")
         if not self.layers:
             _fail(self.name, "layers", (), "a graph needs at least one layer")
+        if not isinstance(self.metadata, dict):
+            _fail(self.name, "metadata", type(self.metadata).__name__, "must be a dict")
+        _check_shape(self.name, "input_shape", self.input_shape)
+        if not isinstance(self.input, Quant):
+            _fail(self.name, "input", self.input, "must be an integr8.qgraph.Quant")
         self.input.check(self.name, "input")
         _check_chain(self.name, self.layers, self.input_shape, self.input)
         names = [layer.name for layer in iter_layers(self.layers)]

@@ -19,6 +19,7 @@ import math
 import os
 import pathlib
 import pickle
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -158,8 +159,24 @@ def evaluate(
 
 
 def save_checkpoint(model: nn.Module, path: str | os.PathLike) -> None:
-    """Saves only the state_dict, so that loading never needs to unpickle arbitrary objects."""
-    torch.save(model.state_dict(), path)
+    """Saves only the state_dict, so that loading never needs to unpickle arbitrary objects.
+
+    Atomic: written to a temporary file next to ``path``, then renamed over it, so that an
+    interrupted save leaves the previous checkpoint (or none), never a truncated one.
+    """
+    path = pathlib.Path(path)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            torch.save(model.state_dict(), stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
 
 
 def load_checkpoint(model: nn.Module, path: str | os.PathLike) -> nn.Module:

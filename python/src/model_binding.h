@@ -127,7 +127,7 @@ inline int32_t ToInt32(const Call& call, const std::string& name, py::handle val
   if (!index) throw py::error_already_set();
   int overflow = 0;
   const long long result = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
-  if (result == -1 && PyErr_Occurred()) throw py::error_already_set();
+  if (result == -1 && PyErr_Occurred() != nullptr) throw py::error_already_set();
   if (overflow != 0 || result < INT32_MIN || result > INT32_MAX) {
     call.ValueError(name + " = " + std::string(py::repr(value)) +
                     " is outside int32 [-2147483648, 2147483647]");
@@ -336,13 +336,20 @@ class ModelRunner {
     const py::ssize_t samples = input.shape(0);
     if (samples < 1) call.ValueError("batch is empty (shape " + ShapeString(input) + ")");
 
-    size_t workers = std::max(1u, std::thread::hardware_concurrency());
+    // Asked once: glibc reads /sys on every call, which would cost more than running a
+    // small model on one sample.
+    static const size_t hardware_threads = std::max(1u, std::thread::hardware_concurrency());
+    size_t workers = hardware_threads;
     if (!threads.is_none()) {
       const int32_t requested = ToInt32(call, "threads", threads);
       if (requested < 1) call.ValueError("threads = " + std::to_string(requested) + " is < 1");
       workers = static_cast<size_t>(requested);
     }
     workers = std::min(workers, static_cast<size_t>(samples));
+    // Each worker is a thread and an arena: threads=10**6 must not mean a million of both.
+    // The result does not depend on the count, so a larger request is clamped.
+    constexpr size_t kMaxWorkers = 256;
+    workers = std::min(workers, kMaxWorkers);
 
     // N * output_elements bytes: N already fits memory as N * input_elements (>= 1) bytes, but
     // the output may be larger than the input, so bound it before allocating.
@@ -434,9 +441,9 @@ void BindModel(py::module_& module, const ModelInfo& info) {
            py::arg("threads") = py::none(),
            "run(batch, *, threads=None) -> int8 [N, output_elements]\n\n"
            "batch: int8 [N, H, W, C] or [N, H*W*C], C-contiguous raw quantized values.\n"
-           "threads: worker threads (default: hardware concurrency); the batch is split into\n"
-           "contiguous chunks, one arena each, with the GIL released. The result does not\n"
-           "depend on threads.")
+           "threads: worker threads (default: hardware concurrency; at most 256 and at most\n"
+           "N are used); the batch is split into contiguous chunks, one arena each, with the\n"
+           "GIL released. The result does not depend on threads.")
       .def_property_readonly(
           "input_shape",
           [](const Runner& self) {
