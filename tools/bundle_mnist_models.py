@@ -2,7 +2,9 @@
 """Regenerates the MNIST models bundled in integr8._core (integr8.MnistMlp, MnistConvNet).
 
     python3 -m integr8 data install-mnist      # once: fetch and verify MNIST
-    python3 tools/bundle_mnist_models.py
+    python3 tools/bundle_mnist_models.py                 # train, calibrate, export
+    python3 tools/bundle_mnist_models.py --recalibrate   # calibrate, export the committed
+                                                         # checkpoints
 
 For each reference model (mlp, convnet) this does what `integr8 demo` does, with the demo's own
 functions: trains it with the package's default TrainConfig (deterministic), saves its
@@ -11,7 +13,9 @@ training images with the default observer and the fixed input quantization (scal
 zero point -128), and exports python/integr8/bundled/mnist_<model>.h, whose provenance comment
 names this script. Training is bit-reproducible on one machine, so running the script again
 gives byte-identical checkpoints and headers; `pip install .` then compiles the headers into
-integr8._core (python/src/core.cpp).
+integr8._core (python/src/core.cpp). Training is not reproducible across machines (float32
+sums), calibration is (it runs in float64), so --recalibrate, which keeps the committed
+checkpoints, is how a change to calibration or export reaches the bundled headers.
 """
 
 from __future__ import annotations
@@ -34,8 +38,8 @@ sys.path.insert(0, str(ROOT / "python"))
 from integr8 import cli  # noqa: E402  (the demo's helpers)
 from integr8.calibrate import DEFAULT_OBSERVER  # noqa: E402
 from integr8.export import export_header  # noqa: E402
-from integr8.train import (DEFAULT_CONFIGS, evaluate, make_model, save_checkpoint,  # noqa: E402
-                           train)
+from integr8.train import (DEFAULT_CONFIGS, evaluate, load_checkpoint,  # noqa: E402
+                           make_model, save_checkpoint, train)
 
 CALIBRATION_SAMPLES = cli.DEFAULT_CALIBRATION_SAMPLES
 
@@ -52,8 +56,10 @@ def calibrate_bundled(model, train_images, model_name: str):
 
 
 def main(argv=None) -> int:
-    if argv:
-        print(f"usage: {COMMAND} (no arguments)", file=sys.stderr)
+    argv = list(argv or [])
+    recalibrate = argv == ["--recalibrate"]
+    if argv and not recalibrate:
+        print(f"usage: {COMMAND} [--recalibrate]", file=sys.stderr)
         return 2
     from integr8.data import DatasetNotFoundError
 
@@ -65,20 +71,24 @@ def main(argv=None) -> int:
         return 2
     BUNDLED.mkdir(parents=True, exist_ok=True)
     for name in MODELS:
-        config = DEFAULT_CONFIGS[name]
-        print(f"[{name}] training ({config.epochs} epochs) ...", flush=True)
-        model = make_model(name, config.seed)
-        started = time.perf_counter()
-        train(model, train_images, train_labels, config, progress=cli._progress())
-        seconds = time.perf_counter() - started
-        model.eval()
         checkpoint = checkpoint_path(name)
-        save_checkpoint(model, checkpoint)
+        if recalibrate:
+            model = load_checkpoint(make_model(name), checkpoint).eval()
+        else:
+            config = DEFAULT_CONFIGS[name]
+            print(f"[{name}] training ({config.epochs} epochs) ...", flush=True)
+            model = make_model(name, config.seed)
+            started = time.perf_counter()
+            train(model, train_images, train_labels, config, progress=cli._progress())
+            seconds = time.perf_counter() - started
+            model.eval()
+            save_checkpoint(model, checkpoint)
         accuracy = evaluate(model, test_images, test_labels)
         graph = calibrate_bundled(model, train_images, name)
         header = export_header(graph, BUNDLED, command=COMMAND,
                                checkpoint_sha256=cli._sha256(checkpoint))
-        print(f"[{name}] trained in {seconds:.1f} s, float test accuracy {100 * accuracy:.2f}%; "
+        how = "recalibrated" if recalibrate else f"trained in {seconds:.1f} s"
+        print(f"[{name}] {how}, float test accuracy {100 * accuracy:.2f}%; "
               f"wrote {checkpoint.relative_to(ROOT)} (sha256 {cli._sha256(checkpoint)}) and "
               f"{header.relative_to(ROOT)} ({graph.weight_bytes} weight bytes)", flush=True)
     return 0

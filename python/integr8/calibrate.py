@@ -1,14 +1,14 @@
 """Post-training quantization: a float model and calibration images -> QuantizedGraph.
 
-:func:`calibrate` captures the model (``integr8.capture``), runs the float chain on the
-calibration images (batched, ``torch.no_grad``), observes the range of the model input and of
+:func:`calibrate` captures the model (``integr8.capture``), runs the float chain in float64 on
+the calibration images (batched, ``torch.no_grad``), observes the range of the model input and of
 every layer output that is requantized (Linear, Conv2d, depthwise, residual add), and builds
 an :class:`integr8.qgraph.QuantizedGraph` exactly as docs/spec.md section 2 prescribes:
 
 - weights per output channel, symmetric: ``s_w[c] = max|w[c]| / 127`` (1 for an all-zero
   channel), ``w_q = clamp(round_half_even(w / s_w), -127, 127)``;
 - activations from an observed range ``[lo, hi]`` widened to contain 0:
-  ``s = max((hi - lo) / 255, 2^-24)``, ``z = clamp(round_half_even(-128 - lo / s), -128, 127)``;
+  ``s = max(round24((hi - lo) / 255), 2^-24)`` (24 significant bits), ``z = clamp(round_half_even(-128 - lo / s), -128, 127)``;
 - bias ``b_q = round_half_even(b / (s_in * s_w[c]))`` in int64, then the zero-point fold
   ``b' = b_q - z_in * sum_k w_q[c, k]`` (int64), refused if it leaves int32 or breaks the
   accumulator bound ``|b'| + K * 128 * 127 < 2^31``;
@@ -233,15 +233,27 @@ def make_observer(kind: str, *, percentile: float = DEFAULT_PERCENTILE,
 # Spec section 2
 
 
+SCALE_SIGNIFICANT_BITS = 24
+
+
+def _round_significand(value: float, bits: int = SCALE_SIGNIFICANT_BITS) -> float:
+    """value rounded (half to even) to `bits` significant bits: float64 forward passes on
+    different CPUs sum in different orders and disagree in the last bits of an observed range;
+    a scale kept to 24 bits absorbs that, so headers do not depend on the machine."""
+    mantissa, exponent = math.frexp(value)
+    return math.ldexp(round(mantissa * 2.0**bits) / 2.0**bits, exponent)
+
+
 def quant_from_range(low: float, high: float) -> qgraph.Quant:
-    """Spec section 2: [lo, hi] widened to contain 0, s = (hi - lo) / 255 floored at 2^-24
-    (s = 1 for a constant zero), z = clamp(round_half_even(-128 - lo / s), -128, 127)."""
+    """Spec section 2: [lo, hi] widened to contain 0, s = (hi - lo) / 255 rounded to 24
+    significant bits and floored at 2^-24 (s = 1 for a constant zero),
+    z = clamp(round_half_even(-128 - lo / s), -128, 127)."""
     low, high = min(float(low), 0.0), max(float(high), 0.0)
     if not (math.isfinite(low) and math.isfinite(high)):
         raise ValueError(f"range [{low}, {high}] must be finite")
     if high == low:  # constant zero: exact at any scale; 1 keeps the next layer in range
         return qgraph.Quant(scale=1.0, zero_point=-128)
-    scale = max((high - low) / 255.0, ACTIVATION_SCALE_FLOOR)
+    scale = max(_round_significand((high - low) / 255.0), ACTIVATION_SCALE_FLOOR)
     zero_point = int(np.clip(np.rint(-128.0 - low / scale), -128, 127))
     return qgraph.Quant(scale=float(scale), zero_point=zero_point)
 
@@ -494,8 +506,12 @@ def calibrate(model: torch.nn.Module, calibration_images, *, name: str,
             kind = output_observer if layer is last else observer
             observers[layer.name] = make_observer(kind, percentile=percentile, bins=bins)
 
+    # float64: float32 convolutions sum in an order that depends on the CPU's vector width,
+    # which moves observed ranges in the 8th digit and with them the exported multipliers.
+    # In float64 those differences shrink to ~1e-16, so the same checkpoint and images give
+    # the same header bytes on every machine.
     def tensors(batch):
-        _, outputs = float_graph.forward(batch, trace=True)
+        _, outputs = float_graph.forward(batch, trace=True, dtype=torch.float64)
         if "input" in observers:
             outputs["input"] = float_graph.to_nhwc(batch)
         return outputs
@@ -505,7 +521,8 @@ def calibrate(model: torch.nn.Module, calibration_images, *, name: str,
             for key, values in tensors(batch).items():
                 if key not in observers:
                     continue
-                if not torch.isfinite(values).all():
+                # The model is a float32 model: what overflows float32 is refused too.
+                if not torch.isfinite(values.float()).all():
                     _fail(key, "float output", "NaN/Inf",
                           f"on calibration samples {start}..{start + batch.shape[0] - 1}")
                 observers[key].update_range(values)

@@ -555,9 +555,16 @@ def test_observers():
 
 def test_quant_from_range_follows_spec():
     quant = cal.quant_from_range(-1.0, 3.0)
-    assert quant.scale == 4.0 / 255
-    assert quant.zero_point == int(np.rint(-128 + 1.0 / (4.0 / 255)))
+    # 24 significant bits, half to even: exactly float32's rounding of a normal float64.
+    scale = float(np.float32(4.0 / 255))
+    assert scale != 4.0 / 255 and quant.scale == scale
+    assert quant.zero_point == int(np.rint(-128 + 1.0 / scale))
     assert cal.quant_from_range(0.5, 2.0) == cal.quant_from_range(0.0, 2.0)  # widened to 0
+    # Ranges that differ in their last float64 bits, as forward passes summing in another
+    # order give, calibrate to the same quantization.
+    for high in (3.0, 0.7, 123.456):
+        nudged = np.nextafter(np.nextafter(high, np.inf), np.inf)
+        assert cal.quant_from_range(-1.0, nudged) == cal.quant_from_range(-1.0, high)
     weights, scales = cal.quantize_weights(np.array([[127.0, 2.5, -3.5, 0.4],
                                                      [0.0, 0.0, 0.0, 0.0]]))
     np.testing.assert_array_equal(scales, [1.0, 1.0])  # an all-zero channel gets scale 1
