@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Footprint and speed of the Cortex-M firmware example (examples/cortex_m), as Markdown.
 
-Builds the example at -Os and -O2 (build/fw-footprint-Os, build/fw-footprint-O2) and reports,
-per model and core:
+Builds the example at -Os and -O2 (build/fw-footprint-Os, build/fw-footprint-O2), and again
+with the portable kernels on the cores that have the Arm DSP backend (build/fw-footprint-Os-
+portable, ...), and reports, per model, core and backend:
 
 - flash: the linked image's .text + .rodata + .data load image, split by the linker map into
   the model's constants (weights, biases, multipliers, layer parameters), integr8's code
@@ -282,11 +283,16 @@ def measure(build: pathlib.Path, model: str, core: str) -> tuple[int, int]:
 # ---------------------------------------------------------------------------------------
 
 
-def build_example(optimization: str, jobs: int) -> pathlib.Path:
-    build = ROOT / "build" / f"fw-footprint{optimization}"
+# The cores whose images select the Arm DSP backend (integr8/backend/select.h).
+DSP_CORES = ("cortex-m4", "cortex-m7")
+
+
+def build_example(optimization: str, portable: bool, jobs: int) -> pathlib.Path:
+    build = ROOT / "build" / f"fw-footprint{optimization}{'-portable' if portable else ''}"
     subprocess.run(["cmake", "-S", str(EXAMPLE), "-B", str(build), "-G", "Ninja",
                     f"-DCMAKE_TOOLCHAIN_FILE={EXAMPLE / 'cmake' / 'arm-none-eabi.cmake'}",
-                    f"-DINTEGR8_EXAMPLE_OPTIMIZATION={optimization}"],
+                    f"-DINTEGR8_EXAMPLE_OPTIMIZATION={optimization}",
+                    f"-DINTEGR8_EXAMPLE_PORTABLE_KERNELS={'ON' if portable else 'OFF'}"],
                    check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["cmake", "--build", str(build), "--parallel", str(jobs)], check=True,
                    stdout=subprocess.DEVNULL)
@@ -302,22 +308,26 @@ def main(argv=None) -> int:
     macs = {model: model_macs(model) for model in MODELS}
     rows = []
     for optimization in OPTIMIZATIONS:
-        build = build_example(optimization, args.jobs)
-        for model in MODELS:
-            for core in CORES:
-                size = footprint(build, model, core)
-                instructions, measured_stack = measure(build, model, core)
-                rows.append("| " + " | ".join([
-                    model, core, optimization, f"{size['flash']:,}", f"{size['weights']:,}",
-                    f"{size['integr8']:,}", f"{size['example']:,}", f"{size['images']:,}",
-                    f"{size['ram']:,} ({size['arena']:,})",
-                    f"{worst_case_stack(build, model, core)} / {measured_stack}",
-                    f"{instructions:,}", f"{instructions / macs[model]:.2f}"]) + " |")
+        for portable in (False, True):
+            build = build_example(optimization, portable, args.jobs)
+            for model in MODELS:
+                for core in CORES:
+                    if portable and core not in DSP_CORES:
+                        continue  # the same image as without the option
+                    backend = "arm-dsp" if core in DSP_CORES and not portable else "portable"
+                    size = footprint(build, model, core)
+                    instructions, measured_stack = measure(build, model, core)
+                    rows.append("| " + " | ".join([
+                        model, core, backend, optimization, f"{size['flash']:,}",
+                        f"{size['weights']:,}", f"{size['integr8']:,}", f"{size['example']:,}",
+                        f"{size['images']:,}", f"{size['ram']:,} ({size['arena']:,})",
+                        f"{worst_case_stack(build, model, core)} / {measured_stack}",
+                        f"{instructions:,}", f"{instructions / macs[model]:.2f}"]) + " |")
     table = "\n".join([
-        "| model | core | opt | flash B | weights B | integr8 code B | example code B "
+        "| model | core | backend | opt | flash B | weights B | integr8 code B | example code B "
         "| test images B | static RAM B (arena) | stack B worst / measured "
         "| instructions | instr/MAC |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         *rows,
         "",
         "MACs per inference: " + ", ".join(f"{model} {count:,}" for model, count in macs.items()),

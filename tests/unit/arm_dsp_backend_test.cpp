@@ -37,8 +37,8 @@ struct ArmDspBackend {
   }
 };
 
-INSTANTIATE_TYPED_TEST_SUITE_P(ArmDsp, BackendLinearTest, ArmDspBackend);
-INSTANTIATE_TYPED_TEST_SUITE_P(ArmDsp, BackendConv2dTest, ArmDspBackend);
+INSTANTIATE_TYPED_TEST_SUITE_P(ArmDsp, BackendLinearTest, ArmDspBackend, BackendName);
+INSTANTIATE_TYPED_TEST_SUITE_P(ArmDsp, BackendConv2dTest, ArmDspBackend, BackendName);
 
 // The instructions' semantics on the lanes' extremes, worked by hand.
 TEST(ArmDspInstructionsTest, SignExtendBytes) {

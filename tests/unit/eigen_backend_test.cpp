@@ -37,8 +37,8 @@ struct EigenBackend {
   }
 };
 
-INSTANTIATE_TYPED_TEST_SUITE_P(Eigen, BackendLinearTest, EigenBackend);
-INSTANTIATE_TYPED_TEST_SUITE_P(Eigen, BackendConv2dTest, EigenBackend);
+INSTANTIATE_TYPED_TEST_SUITE_P(Eigen, BackendLinearTest, EigenBackend, BackendName);
+INSTANTIATE_TYPED_TEST_SUITE_P(Eigen, BackendConv2dTest, EigenBackend, BackendName);
 
 // --- Signatures and selection ------------------------------------------------------------
 
@@ -75,8 +75,10 @@ struct EigenChunkedBackend : EigenBackend {
 };
 
 // One output position per chunk, and chunks that end mid-row of a small image.
-INSTANTIATE_TYPED_TEST_SUITE_P(EigenChunk1, BackendConv2dTest, EigenChunkedBackend<1>);
-INSTANTIATE_TYPED_TEST_SUITE_P(EigenChunk37, BackendConv2dTest, EigenChunkedBackend<37>);
+INSTANTIATE_TYPED_TEST_SUITE_P(EigenChunk1, BackendConv2dTest, EigenChunkedBackend<1>,
+                               BackendName);
+INSTANTIATE_TYPED_TEST_SUITE_P(EigenChunk37, BackendConv2dTest, EigenChunkedBackend<37>,
+                               BackendName);
 
 // Large enough that the default chunking (2^20 im2col elements) splits it, with a remainder.
 TEST(EigenBackendConv2dTest, MatchesPortableAcrossDefaultChunks) {

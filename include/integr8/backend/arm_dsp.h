@@ -48,7 +48,7 @@ namespace internal {
 
 // Four int8 values, unaligned-safe; a single LDR on ARMv7-M.
 inline uint32_t LoadFour(const int8_t* values) {
-  uint32_t word;
+  uint32_t word = 0;
   std::memcpy(&word, values, sizeof word);
   return word;
 }
@@ -169,7 +169,8 @@ inline void ComputeBlock(const int8_t* activations, const int8_t* weights, const
   for (int col = 0; col < kCols; ++col) {
     for (int row = 0; row < kRows; ++row) acc[row][col] = bias[first_channel + col];
   }
-  DotProductBlock<kRows, kCols>(activations, weights + first_channel * depth, depth, acc);
+  const int8_t* const block_weights = weights + static_cast<ptrdiff_t>(first_channel) * depth;
+  DotProductBlock<kRows, kCols>(activations, block_weights, depth, acc);
   for (int row = 0; row < kRows; ++row) {
     for (int col = 0; col < kCols; ++col) {
       const int32_t out_c = first_channel + col;
@@ -209,10 +210,11 @@ inline void GatherPatch(const Conv2dParams& params, const int8_t* input, int32_t
     for (int32_t filter_x = 0; filter_x < params.filter_width; ++filter_x) {
       const int32_t in_x = in_x_origin + params.dilation_width * filter_x;
       if (in_y >= 0 && in_y < params.input_height && in_x >= 0 && in_x < params.input_width) {
+        // The pixel index is exact in int32 (validation bounded the input's element count);
+        // the offset is formed in ptrdiff_t.
+        const int32_t pixel = (batch * params.input_height + in_y) * params.input_width + in_x;
         const int8_t* taps =
-            input + ((batch * params.input_height + in_y) * params.input_width + in_x) *
-                        params.input_channels +
-            in_c_begin;
+            input + static_cast<ptrdiff_t>(pixel) * params.input_channels + in_c_begin;
         std::memcpy(patch, taps, static_cast<size_t>(group_channels));
       } else {
         std::memset(patch, params.input_zero_point, static_cast<size_t>(group_channels));
@@ -232,15 +234,16 @@ Status Linear(const LinearParams& params, const Activation* input, const Weight*
 
   const int32_t depth = params.input_features;
   const int32_t channels = params.output_features;
+  // Offsets in size_t: validation bounded the element counts, and no int32 product is formed.
   for (int32_t batch = 0; batch < params.batches; batch += 2) {
-    const int8_t* const rows = input + batch * depth;
-    int8_t* const first_output = output + batch * channels;
-    // The second output row is only formed when that batch exists.
-    int8_t* const outputs[2] = {first_output,
-                                batch + 1 < params.batches ? first_output + channels : nullptr};
+    const int8_t* const rows = input + static_cast<size_t>(batch) * static_cast<size_t>(depth);
+    int8_t* const first_output =
+        output + static_cast<size_t>(batch) * static_cast<size_t>(channels);
     if (batch + 1 < params.batches) {
+      int8_t* const outputs[2] = {first_output, first_output + channels};
       internal::ComputeRows<2>(rows, weights, bias, channels, depth, params.requantize, outputs);
     } else {
+      int8_t* const outputs[2] = {first_output, nullptr};
       internal::ComputeRows<1>(rows, weights, bias, channels, depth, params.requantize, outputs);
     }
   }
@@ -274,9 +277,11 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
 
   // Positions are taken in pairs so each expanded filter word serves two output positions;
   // a group's filter rows are contiguous, so each group is a small GEMM over the patches.
+  // Validation bounded every element count by INT32_MAX, so the products below are exact;
+  // offsets are formed in ptrdiff_t rather than widened from an int32 product.
   for (int32_t group = 0; group < params.groups; ++group) {
     const int32_t first_channel = group * group_output_channels;
-    const int8_t* const group_filter = filter + first_channel * depth;
+    const int8_t* const group_filter = filter + static_cast<ptrdiff_t>(first_channel) * depth;
     const int32_t* const group_bias = bias + first_channel;
     RequantizeParams group_requantize = params.requantize;
     if (group_requantize.per_channel) {
@@ -285,15 +290,17 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
     }
     for (int32_t batch = 0; batch < params.batches; ++batch) {
       int8_t* const group_output =
-          output + batch * positions * params.output_channels + first_channel;
+          output + static_cast<ptrdiff_t>(batch) * positions * params.output_channels +
+          first_channel;
       for (int32_t position = 0; position < positions; position += 2) {
         const int32_t pair = position + 1 < positions ? 2 : 1;
         for (int32_t i = 0; i < pair; ++i) {
           internal::GatherPatch(params, input, batch, (position + i) / output_width,
                                 (position + i) % output_width, group * group_input_channels,
-                                scratch + i * depth);
+                                scratch + static_cast<ptrdiff_t>(i) * depth);
         }
-        int8_t* const first_output = group_output + position * params.output_channels;
+        int8_t* const first_output =
+            group_output + static_cast<ptrdiff_t>(position) * params.output_channels;
         int8_t* const outputs[2] = {
             first_output, pair == 2 ? first_output + params.output_channels : nullptr};
         if (pair == 2) {

@@ -36,6 +36,7 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 
 #include "integr8/config.h"
@@ -109,7 +110,8 @@ inline Status Conv2dChunked(const Conv2dParams& params, const int8_t* input,
   const int32_t group_output_channels = output_channels / groups;
 
   // Every product below was bounded by INT32_MAX in validation: taps divides the filter's
-  // element count, positions * output_channels is the output's.
+  // element count, positions * output_channels is the output's. Pointer offsets and Eigen
+  // indices are still formed in their own (wider) types, not widened from an int32 product.
   const int32_t taps = filter_height * filter_width * filter_input_channels;  // K
   const int32_t output_plane = output_height * output_width;
   const int32_t positions = params.batches * output_plane;
@@ -145,9 +147,9 @@ inline Status Conv2dChunked(const Conv2dParams& params, const int8_t* input,
             const bool is_inside =
                 in_y >= 0 && in_y < input_height && in_x >= 0 && in_x < input_width;
             if (is_inside) {
+              const int32_t pixel = (batch * input_height + in_y) * input_width + in_x;
               const int8_t* input_taps =
-                  input + ((batch * input_height + in_y) * input_width + in_x) * input_channels +
-                  in_c_begin;
+                  input + static_cast<ptrdiff_t>(pixel) * input_channels + in_c_begin;
               std::copy(input_taps, input_taps + filter_input_channels, column);
             } else {
               std::fill(column, column + filter_input_channels, input_zero_point);
@@ -157,15 +159,14 @@ inline Status Conv2dChunked(const Conv2dParams& params, const int8_t* input,
         }
       }
       // acc[:, group's channels] = im2col * filter_g^T, one int32 GEMM (exact, see above).
-      acc.topRows(rows).middleCols(group * group_output_channels, group_output_channels)
-          .noalias() =
+      const Eigen::Index first_channel = Eigen::Index{group} * group_output_channels;
+      acc.topRows(rows).middleCols(first_channel, group_output_channels).noalias() =
           columns.topRows(rows) *
-          filter_matrix.middleRows(group * group_output_channels, group_output_channels)
-              .transpose();
+          filter_matrix.middleRows(first_channel, group_output_channels).transpose();
     }
     // Positions are NHWC output pixels in order, so the chunk's outputs are contiguous.
     BiasRequantizeRows(acc.data(), rows, output_channels, bias, params.requantize,
-                       output + chunk_begin * output_channels);
+                       output + static_cast<ptrdiff_t>(chunk_begin) * output_channels);
   }
   return Status::kOk;
 }

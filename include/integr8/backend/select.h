@@ -1,26 +1,100 @@
-// Compile-time choice of the Linear / Conv2d implementation:
+// Compile-time choice of the Linear / Conv2d / DepthwiseConv2d implementation. Every choice has
+// the portable kernels' signatures, Status codes and output bytes, so code written against
+// these names behaves identically whichever is picked, only faster.
 //
-//   integr8::backend::selected::Linear, ::Conv2d
-//       the Eigen host backend (integr8/backend/eigen.h) when INTEGR8_BACKEND_EIGEN is
-//       defined, else the portable kernels integr8::Linear and integr8::Conv2d.
-//   integr8::backend::selected::kName
-//       "eigen" or "portable", for logs and reports.
+//   integr8::backend::allocation_free::Linear, ::Conv2d, ::DepthwiseConv2d, ::kName
+//       the x86 AVX2 backend (integr8/backend/x86.h, "x86-avx2") when the target has AVX2
+//       (__AVX2__: -mavx2, or -march=native on an AVX2 CPU); the Arm DSP backend's Linear
+//       and Conv2d (integr8/backend/arm_dsp.h, "arm-dsp") when it has the DSP extension
+//       (__ARM_FEATURE_DSP: Cortex-M4, M7, M33 with DSP); else the portable kernels
+//       ("portable"). None allocates, so this is what the compile-time graph calls
+//       (integr8/graph/layers.h). Defining INTEGR8_BACKEND_PORTABLE keeps the portable
+//       kernels on any target (for comparisons).
+//   integr8::backend::allocation_free::Conv2dScratchBytes(params) and
+//   integr8::backend::allocation_free::Conv2d(params, input, filter, bias, output, scratch,
+//                                             scratch_bytes)
+//       the form with caller scratch that every choice offers: the Arm DSP Conv2d keeps its
+//       im2col patches there (kArenaTooSmall when short); the others need 0 bytes.
+//   integr8::backend::selected::Linear, ::Conv2d, ::DepthwiseConv2d, ::kName
+//       the Eigen host backend's Linear and Conv2d ("eigen") when INTEGR8_BACKEND_EIGEN is
+//       defined, with allocation_free's DepthwiseConv2d (Eigen has none); else exactly
+//       allocation_free.
 //
-// Both choices have the same signatures, Status codes and output bytes, so code written
-// against `selected` behaves identically either way, only faster on a host with Eigen.
-//
-// INTEGR8_BACKEND_EIGEN is defined by the CMake target integr8::eigen_backend, which also
-// supplies Eigen; defining it without Eigen on the include path is a compile error rather
-// than a silent fallback. Firmware never defines it: the Eigen backend allocates and is
-// host-only, and without the macro this header includes only the portable kernels.
+// Precedence: Eigen, when asked for, wins over x86 in `selected`, because
+// INTEGR8_BACKEND_EIGEN is an explicit request (the CMake target integr8::eigen_backend
+// defines it and supplies Eigen) while AVX2 is merely detected; the x86 backend is the faster
+// of the two on AVX2 hosts and never allocates, so prefer it by not linking the Eigen target.
+// Defining INTEGR8_BACKEND_EIGEN without Eigen on the include path is a compile error rather
+// than a silent fallback.
 #ifndef INTEGR8_BACKEND_SELECT_H_
 #define INTEGR8_BACKEND_SELECT_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "integr8/kernels/conv2d.h"
+#include "integr8/kernels/depthwise.h"
+#include "integr8/kernels/linear.h"
+#include "integr8/types.h"
+
+#if defined(__AVX2__) && !defined(INTEGR8_BACKEND_PORTABLE)
+
+#include "integr8/backend/x86.h"
+
+namespace integr8::backend::allocation_free {
+using ::integr8::backend::x86::Conv2d;
+using ::integr8::backend::x86::DepthwiseConv2d;
+using ::integr8::backend::x86::Linear;
+inline constexpr const char* kName = ::integr8::backend::x86::kName;
+}  // namespace integr8::backend::allocation_free
+
+#elif defined(__ARM_FEATURE_DSP) && !defined(INTEGR8_BACKEND_PORTABLE)
+
+#include "integr8/backend/arm_dsp.h"
+#define INTEGR8_BACKEND_CONV2D_TAKES_SCRATCH 1
+
+// Conv2d with scratch is the DSP backend's; without scratch, and DepthwiseConv2d, the
+// portable kernels'.
+namespace integr8::backend::allocation_free {
+using ::integr8::Conv2d;
+using ::integr8::DepthwiseConv2d;
+using ::integr8::backend::arm_dsp::Conv2d;
+using ::integr8::backend::arm_dsp::Conv2dScratchBytes;
+using ::integr8::backend::arm_dsp::Linear;
+inline constexpr const char* kName = "arm-dsp";
+}  // namespace integr8::backend::allocation_free
+
+#else
+
+namespace integr8::backend::allocation_free {
+using ::integr8::Conv2d;
+using ::integr8::DepthwiseConv2d;
+using ::integr8::Linear;
+inline constexpr const char* kName = "portable";
+}  // namespace integr8::backend::allocation_free
+
+#endif
+
+#if !defined(INTEGR8_BACKEND_CONV2D_TAKES_SCRATCH)
+namespace integr8::backend::allocation_free {
+// The scratch form every choice offers; this choice's Conv2d needs none.
+constexpr size_t Conv2dScratchBytes(const Conv2dParams& /*params*/) { return 0; }
+template <typename Activation, typename Weight, typename Bias>
+Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight* filter,
+              const Bias* bias, Activation* output, int8_t* /*scratch*/,
+              size_t /*scratch_bytes*/) {
+  return Conv2d(params, input, filter, bias, output);
+}
+}  // namespace integr8::backend::allocation_free
+#endif
+#undef INTEGR8_BACKEND_CONV2D_TAKES_SCRATCH
 
 #if defined(INTEGR8_BACKEND_EIGEN)
 
 #include "integr8/backend/eigen.h"
 
 namespace integr8::backend::selected {
+using ::integr8::backend::allocation_free::DepthwiseConv2d;
 using ::integr8::backend::eigen::Conv2d;
 using ::integr8::backend::eigen::Linear;
 inline constexpr const char* kName = "eigen";
@@ -28,13 +102,11 @@ inline constexpr const char* kName = "eigen";
 
 #else
 
-#include "integr8/kernels/conv2d.h"
-#include "integr8/kernels/linear.h"
-
 namespace integr8::backend::selected {
-using ::integr8::Conv2d;
-using ::integr8::Linear;
-inline constexpr const char* kName = "portable";
+using ::integr8::backend::allocation_free::Conv2d;
+using ::integr8::backend::allocation_free::DepthwiseConv2d;
+using ::integr8::backend::allocation_free::kName;
+using ::integr8::backend::allocation_free::Linear;
 }  // namespace integr8::backend::selected
 
 #endif  // INTEGR8_BACKEND_EIGEN

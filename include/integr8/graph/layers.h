@@ -1,6 +1,10 @@
 // Compile-time layer descriptors: each binds a kernel to constexpr parameters and constant
 // weights, proves them valid with static_assert, and exposes the layer interface that
 // Sequential chains (see graph/sequential.h). Layers process one sample (batches == 1).
+// Linear, Conv2d and DepthwiseConv2d run integr8::backend::allocation_free's implementation
+// (integr8/backend/select.h): the portable kernels, or the bit-exact x86 backend when the
+// target has AVX2, or the Arm DSP backend on a Cortex-M with the DSP extension; never one
+// that allocates.
 //
 // A generated model declares, at namespace scope:
 //   alignas(16) inline constexpr int8_t kFc1Weights[] = {...};
@@ -12,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "integr8/backend/select.h"
 #include "integr8/kernels/add.h"
 #include "integr8/kernels/conv2d.h"
 #include "integr8/kernels/depthwise.h"
@@ -38,7 +43,7 @@ struct LinearLayer {
   static constexpr size_t kScratchBytes = 0;
 
   static Status Invoke(const int8_t* input, int8_t* output, int8_t* /*scratch*/) {
-    return Linear(kParams, input, kWeights, kBias, output);
+    return backend::allocation_free::Linear(kParams, input, kWeights, kBias, output);
   }
 };
 
@@ -58,10 +63,12 @@ struct Conv2dLayer {
   static constexpr int32_t kOutputElements =
       OutputHeight(kParams) * OutputWidth(kParams) * kParams.output_channels;
   static constexpr bool kInPlace = false;
-  static constexpr size_t kScratchBytes = 0;
+  // The Arm DSP backend keeps im2col patches here; the other backends need none.
+  static constexpr size_t kScratchBytes = backend::allocation_free::Conv2dScratchBytes(kParams);
 
-  static Status Invoke(const int8_t* input, int8_t* output, int8_t* /*scratch*/) {
-    return Conv2d(kParams, input, kFilter, kBias, output);
+  static Status Invoke(const int8_t* input, int8_t* output, int8_t* scratch) {
+    return backend::allocation_free::Conv2d(kParams, input, kFilter, kBias, output, scratch,
+                                            kScratchBytes);
   }
 };
 
@@ -83,7 +90,7 @@ struct DepthwiseConv2dLayer {
   static constexpr size_t kScratchBytes = 0;
 
   static Status Invoke(const int8_t* input, int8_t* output, int8_t* /*scratch*/) {
-    return DepthwiseConv2d(kParams, input, kFilter, kBias, output);
+    return backend::allocation_free::DepthwiseConv2d(kParams, input, kFilter, kBias, output);
   }
 };
 

@@ -1,0 +1,525 @@
+// x86 AVX2 backend: Linear, Conv2d and DepthwiseConv2d, bit-exact with the portable kernels.
+//
+// Compiled only when the target has AVX2 (__AVX2__, e.g. -mavx2 or -march=native on an AVX2
+// CPU); integr8/backend/select.h picks it then. Without AVX2 this header declares nothing, so
+// the portable kernels remain the choice and every public header still compiles on its own.
+// There is no AVX-512 VNNI path: vpdpbusd would replace the three-instruction step below with
+// one, but no machine this was developed on could execute it (nor QEMU 7.2), and an untested
+// path is not shipped.
+//
+// Contract: integr8::backend::x86::Linear, ::Conv2d and ::DepthwiseConv2d have the portable
+// kernels' signatures and, for every argument, return the Status the portable kernel returns
+// -- the same Validate* function runs first through INTEGR8_CHECK, so on error nothing is
+// written -- and on kOk write the very same bytes. No heap: the only buffers are fixed-size
+// stack arrays (Conv2d's im2col block of kPatchBytes, copies of the last partial vector of at
+// most 32 rows per operand); a convolution whose single patch does not fit the block runs the
+// portable kernel instead. Layouts, ranges and checks are those of
+// integr8/kernels/linear.h, conv2d.h and depthwise.h, including the spec's weight range
+// [-127, 127], which the exact multiply below relies on (as the accumulator bound does).
+//
+// How the int8 products are formed without saturation. AVX2's only int8 multiply, vpmaddubsw,
+// multiplies unsigned bytes by signed bytes and adds adjacent pairs into int16 with
+// saturation; u8 x s8 pairs reach 2 * 255 * 127 > 32767, so it cannot take activations offset
+// to unsigned. Instead each product x * w is formed as |x| * (w * sign(x)):
+//   vpabsb  |x| in [0, 128], read as unsigned (|-128| = 0x80 = 128 unsigned)
+//   vpsignb w * sign(x) in [-127, 127], since |w| <= 127 (0 where x = 0, whose product is 0)
+//   vpmaddubsw  |x0| * w0' + |x1| * w1', each product equal to x * w, the pair sum at most
+//           2 * 128 * 127 = 32512 <= 32767 in magnitude: never saturates
+//   vpmaddwd with ones  the two int16 pair sums of a 32-bit lane added exactly into int32
+//   vpaddd  into the lane's int32 accumulator
+// No compensation term is needed (unlike an unsigned-offset scheme), so the bias is used as
+// given and the weights need no packing: Linear and Conv2d read the row-major weights and OHWI
+// filters where they lie, 32 bytes of one output channel's K products at a time, in tiles of
+// 2 activation rows x 4 output channels, whose lane sums are added horizontally at the end.
+// DepthwiseConv2d has one product per channel and tap instead: both int8 operands widened to
+// int16, multiplied with vpmullw (|x * w| <= 128 * 127 = 16256 fits int16 exactly) and widened
+// to int32 before they are added. Requantization is vectorized, four channels at a time, and
+// exactly integr8::Requantize (see RequantizeFour).
+//
+// Why the int32 sums are exact: every value an accumulator lane, a horizontal add or the final
+// bias addition forms is the sum of a subset of one output channel's K products (plus, last,
+// its bias). ValidateAccumulatorBound established |bias| + K * 128 * 127 < 2^31 and each
+// |product| <= 128 * 127 (a padded tap reads input_zero_point, also int8), so none of these
+// sums wraps; exact integer addition does not depend on order, so the accumulator equals the
+// portable kernel's, which then goes through the same single-rounding integr8::Requantize.
+#ifndef INTEGR8_BACKEND_X86_H_
+#define INTEGR8_BACKEND_X86_H_
+
+#if defined(__AVX2__)
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "integr8/config.h"
+#include "integr8/kernels/conv2d.h"
+#include "integr8/kernels/depthwise.h"
+#include "integr8/kernels/element_types.h"
+#include "integr8/kernels/linear.h"
+#include "integr8/types.h"
+
+namespace integr8::backend::x86 {
+
+inline constexpr const char* kName = "x86-avx2";
+
+namespace internal {
+
+// Conv2d gathers the im2col patches of a block of output positions into a stack array of
+// this many bytes (plus one vector of slack, so that a patch's last 32-byte load stays inside).
+inline constexpr int32_t kPatchBytes = 16384;
+inline constexpr int32_t kVectorBytes = 32;
+// Output channels per tile: one weight row per accumulator column.
+inline constexpr int32_t kTileColumns = 4;
+
+inline __m256i Load(const int8_t* bytes) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bytes));
+}
+
+// The first `count` (0 < count < 32) of 32 readable bytes at `bytes`, zeros after them.
+inline __m256i LoadFirst(const int8_t* bytes, int32_t count) {
+  alignas(kVectorBytes) static constexpr int8_t kKeepMask[2 * kVectorBytes] = {
+      -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+      -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+  return _mm256_and_si256(Load(bytes), Load(kKeepMask + kVectorBytes - count));
+}
+
+// Where the last, partial vector of each of `rows` rows of `depth` int8 (row r at
+// base + r * depth) can be read as 32 bytes: in place, or, for the few last rows whose
+// 32 bytes would run past `end`, a copy made once here (so the kernels never branch or call
+// memcpy per tile). Fewer than kVectorBytes rows need a copy: a copied row's tail starts
+// within 32 bytes of `end`, and the rows' tails are at least one byte apart.
+class RowTails {
+ public:
+  RowTails(const int8_t* base, int32_t rows, int32_t depth, const int8_t* end)
+      : base_(base), depth_(depth), offset_(depth - depth % kVectorBytes) {
+    // Row r's tail stays in place when base + r * depth + offset + 32 <= end, i.e. when
+    // r * depth <= room.
+    const ptrdiff_t room = end - base - offset_ - kVectorBytes;
+    const ptrdiff_t in_place = room < 0 ? 0 : room / depth + 1;
+    first_copied_ = in_place < rows ? static_cast<int32_t>(in_place) : rows;
+    for (int32_t row = first_copied_; row < rows; ++row) {
+      const int8_t* const tail = base + static_cast<ptrdiff_t>(row) * depth + offset_;
+      std::memcpy(copies_[row - first_copied_], tail, static_cast<size_t>(depth - offset_));
+    }
+  }
+  const int8_t* Tail(int32_t row) const {
+    return row < first_copied_ ? base_ + static_cast<ptrdiff_t>(row) * depth_ + offset_
+                               : copies_[row - first_copied_];
+  }
+
+ private:
+  const int8_t* base_;
+  int32_t depth_;
+  int32_t offset_;  // where the partial vector starts in a row
+  int32_t first_copied_ = 0;
+  alignas(kVectorBytes) int8_t copies_[kVectorBytes][kVectorBytes] = {};
+};
+
+// acc += the int32 lane sums of x * w over 32 int8 pairs; exact, see the top of this file.
+// abs_x = |x| (vpabsb), computed once per activation vector and shared across weight rows.
+inline __m256i MultiplyAccumulate(__m256i acc, __m256i x, __m256i abs_x, __m256i w) {
+  const __m256i pair_sums = _mm256_maddubs_epi16(abs_x, _mm256_sign_epi8(w, x));
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(pair_sums, _mm256_set1_epi16(1)));
+}
+
+// The four lane-sums of acc[0..3], in that order.
+inline __m128i SumLanes(const __m256i acc[kTileColumns]) {
+  const __m256i sums = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]),
+                                         _mm256_hadd_epi32(acc[2], acc[3]));
+  return _mm_add_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+}
+
+// sums[r][c] = sum over k < depth of rows[r][k] * columns[c][k], for kRows activation rows and
+// kTileColumns weight rows, each `depth` int8 contiguous; row_tails / column_tails point at 32
+// readable bytes holding each row's last depth % 32 values (RowTails).
+template <size_t kRows>
+inline void DotTile(const int8_t* const rows[kRows], const int8_t* const row_tails[kRows],
+                    const int8_t* const columns[kTileColumns],
+                    const int8_t* const column_tails[kTileColumns], int32_t depth,
+                    __m128i sums[kRows]) {
+  __m256i acc[kRows][kTileColumns];
+  for (size_t r = 0; r < kRows; ++r) {
+    for (int32_t c = 0; c < kTileColumns; ++c) acc[r][c] = _mm256_setzero_si256();
+  }
+  const auto step = [&](const __m256i x[kRows], const __m256i w[kTileColumns]) {
+    __m256i abs_x[kRows];
+    for (size_t r = 0; r < kRows; ++r) abs_x[r] = _mm256_abs_epi8(x[r]);
+    for (int32_t c = 0; c < kTileColumns; ++c) {
+      for (size_t r = 0; r < kRows; ++r) {
+        acc[r][c] = MultiplyAccumulate(acc[r][c], x[r], abs_x[r], w[c]);
+      }
+    }
+  };
+  int32_t k = 0;
+  for (; k + kVectorBytes <= depth; k += kVectorBytes) {
+    __m256i x[kRows];
+    __m256i w[kTileColumns];
+    for (size_t r = 0; r < kRows; ++r) x[r] = Load(rows[r] + k);
+    for (int32_t c = 0; c < kTileColumns; ++c) w[c] = Load(columns[c] + k);
+    step(x, w);
+  }
+  if (k < depth) {
+    __m256i x[kRows];
+    __m256i w[kTileColumns];
+    for (size_t r = 0; r < kRows; ++r) x[r] = LoadFirst(row_tails[r], depth - k);
+    for (int32_t c = 0; c < kTileColumns; ++c) w[c] = LoadFirst(column_tails[c], depth - k);
+    step(x, w);
+  }
+  for (size_t r = 0; r < kRows; ++r) sums[r] = SumLanes(acc[r]);
+}
+
+// integr8::Requantize of bias + accumulator for four channels at once, exactly: for each lane,
+// in int64, y = clamp(z_out + ((acc * m + 2^(n-1)) >> n), act_min, act_max). AVX2 has no
+// 64-bit arithmetic right shift, so the floor shift is a logical one of a value made
+// non-negative: with |acc * m| < 2^62 (|acc| < 2^31 by the accumulator bound, m < 2^31),
+// t = acc * m + 2^(n-1) + 2^62 lies in (0, 2^63 + 2^61), exact as an unsigned 64-bit lane, and
+// t >> n = floor((acc * m + 2^(n-1)) / 2^n) + 2^(62-n) exactly because 2^n divides 2^62
+// (n <= 62). Subtracting 2^(62-n) and adding z_out gives the int64 sum the scalar formula
+// clamps; the clamp is a signed 64-bit compare, and the clamped values fit int8.
+class RequantizeFour {
+ public:
+  RequantizeFour() = default;  // for arrays assigned before use
+  // Channels channel .. channel + count - 1 (count in 1..4; lanes past count repeat the last
+  // channel, so every table read stays in bounds).
+  RequantizeFour(const RequantizeParams& requantize, const int32_t* bias, int32_t channel,
+                 int32_t count) {
+    const __m256i one = _mm256_set1_epi64x(1);
+    bias_ = LoadFour(bias, channel, count);
+    multiplier_ = _mm256_cvtepi32_epi64(
+        requantize.per_channel ? LoadFour(requantize.multipliers, channel, count)
+                               : _mm_set1_epi32(requantize.multipliers[0]));
+    shift_ = _mm256_cvtepi32_epi64(requantize.per_channel
+                                       ? LoadFour(requantize.shifts, channel, count)
+                                       : _mm_set1_epi32(requantize.shifts[0]));
+    rounding_ = _mm256_add_epi64(_mm256_sllv_epi64(one, _mm256_sub_epi64(shift_, one)),
+                                 _mm256_set1_epi64x(int64_t{1} << 62));
+    offset_ = _mm256_sub_epi64(_mm256_set1_epi64x(requantize.output_zero_point),
+                               _mm256_sllv_epi64(one, _mm256_sub_epi64(_mm256_set1_epi64x(62), shift_)));
+    min_ = _mm256_set1_epi64x(requantize.activation_min);
+    max_ = _mm256_set1_epi64x(requantize.activation_max);
+  }
+
+  // output[c] = requantized bias[c] + sums[c] for the first `count` lanes.
+  void Store(__m128i sums, int32_t count, int8_t* output) const {
+    // Cannot overflow: |bias| + K * 128 * 127 < 2^31 (see the top of this file).
+    const __m256i acc = _mm256_cvtepi32_epi64(_mm_add_epi32(sums, bias_));
+    const __m256i shifted = _mm256_srlv_epi64(
+        _mm256_add_epi64(_mm256_mul_epi32(acc, multiplier_), rounding_), shift_);
+    __m256i y = _mm256_add_epi64(shifted, offset_);
+    y = _mm256_blendv_epi8(y, min_, _mm256_cmpgt_epi64(min_, y));
+    y = _mm256_blendv_epi8(y, max_, _mm256_cmpgt_epi64(y, max_));
+    // The low 32 bits of each lane hold the int8 value; narrow them to four bytes.
+    __m128i values = _mm256_castsi256_si128(
+        _mm256_permutevar8x32_epi32(y, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6)));
+    values = _mm_packs_epi32(values, values);
+    values = _mm_packs_epi16(values, values);
+    const auto bytes = static_cast<uint32_t>(_mm_cvtsi128_si32(values));
+    if (count == kTileColumns) {
+      std::memcpy(output, &bytes, sizeof bytes);  // one 32-bit store
+    } else {
+      for (int32_t c = 0; c < count; ++c) {
+        output[c] = static_cast<int8_t>(bytes >> (8 * c));
+      }
+    }
+  }
+
+ private:
+  // table[first .. first + count - 1], the last entry repeated into lanes past count; one
+  // vector load when all four exist (building the vector in memory from scalars would stall
+  // store-to-load forwarding).
+  static __m128i LoadFour(const int32_t* table, int32_t first, int32_t count) {
+    if (count == kTileColumns) {
+      return _mm_loadu_si128(reinterpret_cast<const __m128i*>(table + first));
+    }
+    const int32_t last = first + count - 1;
+    return _mm_setr_epi32(table[first], table[first + 1 < last ? first + 1 : last],
+                          table[first + 2 < last ? first + 2 : last], table[last]);
+  }
+
+  __m128i bias_;
+  __m256i multiplier_;
+  __m256i shift_;
+  __m256i rounding_;
+  __m256i offset_;
+  __m256i min_;
+  __m256i max_;
+};
+
+// The dot-product core of Linear and Conv2d: for `rows` activation rows (row r at
+// activations + r * depth) and `channels` weight rows (channel c at weights + c * depth),
+// output[r * output_stride + c] = Requantize(bias[c] + sum_k activation[r][k] * weight[c][k]),
+// with requantization entries from `first_channel` on. Tiles of 2 rows x 4 channels; a short
+// last tile repeats its last channel and drops the duplicates. Row offsets are formed in
+// ptrdiff_t; the callers' buffers hold at most INT32_MAX elements, so they are exact.
+inline void DotRequantize(const int8_t* activations, int32_t rows, const int8_t* activations_end,
+                          const int8_t* weights, int32_t channels, const int8_t* weights_end,
+                          int32_t depth, const int32_t* bias, int32_t first_channel,
+                          const RequantizeParams& requantize, int8_t* output,
+                          int32_t output_stride) {
+  const RowTails row_tails(activations, rows, depth, activations_end);
+  const RowTails column_tails(weights, channels, depth, weights_end);
+  for (int32_t channel = 0; channel < channels; channel += kTileColumns) {
+    const int32_t count = channels - channel < kTileColumns ? channels - channel : kTileColumns;
+    const int8_t* columns[kTileColumns];
+    const int8_t* tails[kTileColumns];
+    for (int32_t c = 0; c < kTileColumns; ++c) {
+      const int32_t column = channel + (c < count ? c : count - 1);
+      columns[c] = weights + static_cast<ptrdiff_t>(column) * depth;
+      tails[c] = column_tails.Tail(column);
+    }
+    const RequantizeFour requantize_four(requantize, bias, first_channel + channel, count);
+    int32_t row = 0;
+    for (; row + 2 <= rows; row += 2) {
+      const int8_t* const first = activations + static_cast<ptrdiff_t>(row) * depth;
+      const int8_t* const pair[2] = {first, first + depth};
+      const int8_t* const pair_tails[2] = {row_tails.Tail(row), row_tails.Tail(row + 1)};
+      __m128i sums[2];
+      DotTile<2>(pair, pair_tails, columns, tails, depth, sums);
+      int8_t* const first_output = output + static_cast<ptrdiff_t>(row) * output_stride + channel;
+      requantize_four.Store(sums[0], count, first_output);
+      requantize_four.Store(sums[1], count, first_output + output_stride);
+    }
+    if (row < rows) {
+      const int8_t* const single[1] = {activations + static_cast<ptrdiff_t>(row) * depth};
+      const int8_t* const single_tail[1] = {row_tails.Tail(row)};
+      __m128i sums[1];
+      DotTile<1>(single, single_tail, columns, tails, depth, sums);
+      requantize_four.Store(sums[0], count,
+                            output + static_cast<ptrdiff_t>(row) * output_stride + channel);
+    }
+  }
+}
+
+// Depthwise: 16 channels at a time, one int16 product per channel (|x * w| <= 128 * 127 fits
+// int16 exactly), widened to int32 before it is added.
+inline constexpr int32_t kDepthwiseChannels = 16;
+
+// Channels [channel, channel + count) of the depthwise input for one output pixel: input
+// channel (channel + j) / depth_multiplier of `pixel` (input_channels values), zeros after
+// `count`.
+inline __m128i LoadDepthwiseInput(const int8_t* pixel, int32_t channel, int32_t count,
+                                  int32_t depth_multiplier) {
+  if (depth_multiplier == 1 && count == kDepthwiseChannels) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(pixel + channel));
+  }
+  alignas(16) int8_t local[kDepthwiseChannels] = {};
+  for (int32_t j = 0; j < count; ++j) local[j] = pixel[(channel + j) / depth_multiplier];
+  return _mm_load_si128(reinterpret_cast<const __m128i*>(local));
+}
+
+// `count` (<= 16) filter values, zeros after them.
+inline __m128i LoadDepthwiseFilter(const int8_t* taps, int32_t count) {
+  if (count == kDepthwiseChannels) return _mm_loadu_si128(reinterpret_cast<const __m128i*>(taps));
+  alignas(16) int8_t local[kDepthwiseChannels] = {};
+  std::memcpy(local, taps, static_cast<size_t>(count));
+  return _mm_load_si128(reinterpret_cast<const __m128i*>(local));
+}
+
+}  // namespace internal
+
+// integr8::Linear: each output is a dot product of an input row and a weight row, 2 x 4 at a
+// time. Same Status, same output bytes.
+template <typename Activation, typename Weight, typename Bias>
+Status Linear(const LinearParams& params, const Activation* input, const Weight* weights,
+              const Bias* bias, Activation* output) {
+  static_assert(kIsSpecTypes<Activation, Weight, Bias>, INTEGR8_SPEC_TYPES_MESSAGE);
+  INTEGR8_CHECK(ValidateLinear(params, input, weights, bias, output));
+  // Validation bounded both element counts by INT32_MAX.
+  const int32_t depth = params.input_features;
+  internal::DotRequantize(input, params.batches,
+                          input + static_cast<ptrdiff_t>(params.batches) * depth, weights,
+                          params.output_features,
+                          weights + static_cast<ptrdiff_t>(params.output_features) * depth,
+                          depth, bias, 0, params.requantize, output, params.output_features);
+  return Status::kOk;
+}
+
+// integr8::Conv2d: im2col of a block of output positions into a stack array (per group; a
+// padded tap reads input_zero_point), then the Linear core against the group's OHWI filter
+// rows. Same Status, same output bytes.
+template <typename Activation, typename Weight, typename Bias>
+Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight* filter,
+              const Bias* bias, Activation* output) {
+  static_assert(kIsSpecTypes<Activation, Weight, Bias>, INTEGR8_SPEC_TYPES_MESSAGE);
+  INTEGR8_CHECK(ValidateConv2d(params, input, filter, bias, output));
+
+  const int32_t input_height = params.input_height;
+  const int32_t input_width = params.input_width;
+  const int32_t input_channels = params.input_channels;
+  const int32_t output_channels = params.output_channels;
+  const int32_t filter_height = params.filter_height;
+  const int32_t filter_width = params.filter_width;
+  const int32_t input_zero_point = params.input_zero_point;
+  const int32_t output_height = OutputHeight(params);
+  const int32_t output_width = OutputWidth(params);
+  const int32_t filter_input_channels = input_channels / params.groups;
+  const int32_t group_output_channels = output_channels / params.groups;
+  // Validation bounded the filter's element count, which this divides, by INT32_MAX.
+  const int32_t depth = filter_height * filter_width * filter_input_channels;  // K
+  // A patch larger than the stack block: the portable kernel (same Status, same bytes).
+  if (depth > internal::kPatchBytes) return ::integr8::Conv2d(params, input, filter, bias, output);
+
+  alignas(internal::kVectorBytes) int8_t patches[internal::kPatchBytes + internal::kVectorBytes];
+  const int32_t block_positions = internal::kPatchBytes / depth;
+  const int32_t output_plane = output_height * output_width;
+  const int32_t positions = params.batches * output_plane;
+  const int8_t* const filter_end = filter + static_cast<ptrdiff_t>(output_channels) * depth;
+  // Without groups or horizontal dilation a filter row's taps are adjacent in the input.
+  const bool has_contiguous_rows = params.groups == 1 && params.dilation_width == 1;
+
+  // block_begin + block <= positions, so the loop variable never passes INT32_MAX.
+  for (int32_t block_begin = 0, block = 0; block_begin < positions; block_begin += block) {
+    block = positions - block_begin < block_positions ? positions - block_begin
+                                                      : block_positions;
+    for (int32_t group = 0; group < params.groups; ++group) {
+      const int32_t in_c_begin = group * filter_input_channels;
+      int8_t* patch = patches;
+      for (int32_t position = block_begin; position < block_begin + block; ++position) {
+        const int32_t batch = position / output_plane;
+        const int32_t out_y = (position - batch * output_plane) / output_width;
+        const int32_t out_x = position - batch * output_plane - out_y * output_width;
+        const int32_t in_y_origin = out_y * params.stride_height - params.padding_height;
+        const int32_t in_x_origin = out_x * params.stride_width - params.padding_width;
+        const bool is_row_inside = in_x_origin >= 0 && in_x_origin + filter_width <= input_width;
+        for (int32_t filter_y = 0; filter_y < filter_height; ++filter_y) {
+          const int32_t in_y = in_y_origin + params.dilation_height * filter_y;
+          if (has_contiguous_rows && is_row_inside && in_y >= 0 && in_y < input_height) {
+            // The whole filter row lies in one contiguous stretch of the input row; with
+            // groups == 1 it is filter_width * input_channels <= depth bytes.
+            const int32_t pixel = (batch * input_height + in_y) * input_width + in_x_origin;
+            const int32_t row_bytes = filter_width * input_channels;
+            std::memcpy(patch, input + static_cast<ptrdiff_t>(pixel) * input_channels,
+                        static_cast<size_t>(row_bytes));
+            patch += row_bytes;
+            continue;
+          }
+          for (int32_t filter_x = 0; filter_x < filter_width; ++filter_x) {
+            const int32_t in_x = in_x_origin + params.dilation_width * filter_x;
+            const bool is_inside =
+                in_y >= 0 && in_y < input_height && in_x >= 0 && in_x < input_width;
+            if (is_inside) {
+              const int32_t pixel = (batch * input_height + in_y) * input_width + in_x;
+              std::memcpy(patch,
+                          input + static_cast<ptrdiff_t>(pixel) * input_channels + in_c_begin,
+                          static_cast<size_t>(filter_input_channels));
+            } else {
+              // Padding holds real zero, whose raw value is input_zero_point.
+              std::memset(patch, input_zero_point, static_cast<size_t>(filter_input_channels));
+            }
+            patch += filter_input_channels;
+          }
+        }
+      }
+      const int32_t first_channel = group * group_output_channels;
+      // Positions are NHWC output pixels in order, so the block's outputs are rows of
+      // output_channels bytes.
+      internal::DotRequantize(patches, block, patches + sizeof patches,
+                              filter + static_cast<ptrdiff_t>(first_channel) * depth,
+                              group_output_channels, filter_end, depth, bias, first_channel,
+                              params.requantize,
+                              output + static_cast<ptrdiff_t>(block_begin) * output_channels +
+                                  first_channel,
+                              output_channels);
+    }
+  }
+  return Status::kOk;
+}
+
+// integr8::DepthwiseConv2d: for each output pixel, 16 channels at a time; output channel c
+// reads input channel c / depth_multiplier, a padded tap reads input_zero_point. Same Status,
+// same output bytes.
+template <typename Activation, typename Weight, typename Bias>
+Status DepthwiseConv2d(const DepthwiseConv2dParams& params, const Activation* input,
+                       const Weight* filter, const Bias* bias, Activation* output) {
+  static_assert(kIsSpecTypes<Activation, Weight, Bias>, INTEGR8_SPEC_TYPES_MESSAGE);
+  INTEGR8_CHECK(ValidateDepthwiseConv2d(params, input, filter, bias, output));
+
+  const int32_t input_height = params.input_height;
+  const int32_t input_width = params.input_width;
+  const int32_t input_channels = params.input_channels;
+  const int32_t filter_height = params.filter_height;
+  const int32_t filter_width = params.filter_width;
+  const int32_t output_channels = DepthwiseOutputChannels(params);
+  const int32_t output_height = OutputHeight(params);
+  const int32_t output_width = OutputWidth(params);
+  const __m128i padding_value = _mm_set1_epi8(static_cast<char>(params.input_zero_point));
+
+  // Index arithmetic stays in int32: validation bounded every buffer's element count and
+  // the padded input extents by INT32_MAX; a pointer offset is widened to ptrdiff_t before
+  // its last product. Channel blocks are the outer loop so that each block's requantization
+  // constants are built once.
+  for (int32_t channel = 0; channel < output_channels; channel += internal::kDepthwiseChannels) {
+    const int32_t count = output_channels - channel < internal::kDepthwiseChannels
+                              ? output_channels - channel
+                              : internal::kDepthwiseChannels;
+    // Four channels per quarter of the block; quarters past `count` are never used.
+    const int32_t quarters = (count + internal::kTileColumns - 1) / internal::kTileColumns;
+    int32_t quarter_counts[4];
+    internal::RequantizeFour requantize_quarters[4];
+    for (int32_t quarter = 0; quarter < quarters; ++quarter) {
+      const int32_t left = count - quarter * internal::kTileColumns;
+      quarter_counts[quarter] = left < internal::kTileColumns ? left : internal::kTileColumns;
+      requantize_quarters[quarter] =
+          internal::RequantizeFour(params.requantize, bias, channel + quarter * internal::kTileColumns,
+                                   quarter_counts[quarter]);
+    }
+    int8_t* output_pixel = output + channel;
+    for (int32_t batch = 0; batch < params.batches; ++batch) {
+      for (int32_t out_y = 0; out_y < output_height; ++out_y) {
+        const int32_t in_y_origin = out_y * params.stride_height - params.padding_height;
+        for (int32_t out_x = 0; out_x < output_width;
+             ++out_x, output_pixel += output_channels) {
+          const int32_t in_x_origin = out_x * params.stride_width - params.padding_width;
+          // Channels channel..+7 and channel+8..+15; exact, see the top of this file.
+          __m256i acc_low = _mm256_setzero_si256();
+          __m256i acc_high = _mm256_setzero_si256();
+          const int8_t* taps = filter + channel;
+          for (int32_t filter_y = 0; filter_y < filter_height; ++filter_y) {
+            const int32_t in_y = in_y_origin + params.dilation_height * filter_y;
+            for (int32_t filter_x = 0; filter_x < filter_width;
+                 ++filter_x, taps += output_channels) {
+              const int32_t in_x = in_x_origin + params.dilation_width * filter_x;
+              const bool is_inside =
+                  in_y >= 0 && in_y < input_height && in_x >= 0 && in_x < input_width;
+              // Padding holds real zero, whose raw value is input_zero_point.
+              const __m128i x =
+                  is_inside ? internal::LoadDepthwiseInput(
+                                  input + static_cast<ptrdiff_t>(
+                                              (batch * input_height + in_y) * input_width + in_x) *
+                                              input_channels,
+                                  channel, count, params.depth_multiplier)
+                            : padding_value;
+              const __m256i products = _mm256_mullo_epi16(
+                  _mm256_cvtepi8_epi16(x),
+                  _mm256_cvtepi8_epi16(internal::LoadDepthwiseFilter(taps, count)));
+              acc_low = _mm256_add_epi32(
+                  acc_low, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(products)));
+              acc_high = _mm256_add_epi32(
+                  acc_high, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(products, 1)));
+            }
+          }
+          const __m128i sums[4] = {
+              _mm256_castsi256_si128(acc_low), _mm256_extracti128_si256(acc_low, 1),
+              _mm256_castsi256_si128(acc_high), _mm256_extracti128_si256(acc_high, 1)};
+          for (int32_t quarter = 0; quarter < quarters; ++quarter) {
+            requantize_quarters[quarter].Store(
+                sums[quarter], quarter_counts[quarter],
+                output_pixel + static_cast<ptrdiff_t>(quarter) * internal::kTileColumns);
+          }
+        }
+      }
+    }
+  }
+  return Status::kOk;
+}
+
+}  // namespace integr8::backend::x86
+
+#elif defined(INTEGR8_BACKEND_X86)
+// The macro asks for this backend; fail loudly rather than fall back silently.
+#error "INTEGR8_BACKEND_X86 needs AVX2: compile with -mavx2 (or -march=native on an AVX2 CPU)"
+#endif  // __AVX2__
+
+#endif  // INTEGR8_BACKEND_X86_H_
