@@ -50,7 +50,7 @@ constexpr int32_t Requantize(int32_t acc, int32_t multiplier, int32_t shift, int
 constexpr int32_t RoundingDivide(int32_t sum, int32_t count) {
   INTEGR8_DCHECK(count >= 1);
   const int64_t half = count / 2;
-  const int64_t biased = sum >= 0 ? int64_t{sum} + half : int64_t{sum} - half;
+  const int64_t biased = (sum >= 0) ? (int64_t{sum} + half) : (int64_t{sum} - half);
   return static_cast<int32_t>(biased / count);
 }
 

@@ -104,11 +104,11 @@ py::array RunWeightedKernel(const Call& call, const py::array& x, const py::arra
   const int8_t* weights_data = DataOf<int8_t>(weights);
   const int32_t* bias_data = DataOf<int32_t>(bias);
   int8_t* out_data = static_cast<int8_t*>(out.mutable_data());
-  integr8::Status status;
-  {
+  // The GIL is released while the kernel runs (the buffers were checked above).
+  const integr8::Status status = [&] {
     py::gil_scoped_release release;
-    status = kernel(x_data, weights_data, bias_data, out_data);
-  }
+    return kernel(x_data, weights_data, bias_data, out_data);
+  }();
   call.Check(status);
   return out;
 }
@@ -303,12 +303,12 @@ py::array Pool2d(PoolKind kind, py::object x_arg, py::object kernel, py::object 
   CheckNoOverlap(call, out, "x", x);
   const int8_t* x_data = DataOf<int8_t>(x);
   int8_t* out_data = static_cast<int8_t*>(out.mutable_data());
-  integr8::Status status;
-  {
+  // The GIL is released while the kernel runs (the buffers were checked above).
+  const integr8::Status status = [&] {
     py::gil_scoped_release release;
-    status = kind == PoolKind::kMax ? integr8::MaxPool2d(params, x_data, out_data)
-                                    : integr8::AvgPool2d(params, x_data, out_data);
-  }
+    return kind == PoolKind::kMax ? integr8::MaxPool2d(params, x_data, out_data)
+                                  : integr8::AvgPool2d(params, x_data, out_data);
+  }();
   call.Check(status);
   return out;
 }
@@ -363,11 +363,11 @@ py::array Add(py::object a_arg, py::object b_arg, py::object a_zero_point,
   const int8_t* a_data = DataOf<int8_t>(a);
   const int8_t* b_data = DataOf<int8_t>(b);
   int8_t* out_data = static_cast<int8_t*>(out.mutable_data());
-  integr8::Status status;
-  {
+  // The GIL is released while the kernel runs (the buffers were checked above).
+  const integr8::Status status = [&] {
     py::gil_scoped_release release;
-    status = integr8::Add(params, a_data, b_data, out_data);
-  }
+    return integr8::Add(params, a_data, b_data, out_data);
+  }();
   call.Check(status);
   return out;
 }
@@ -386,11 +386,11 @@ py::array Relu(py::object x_arg, py::object activation_min, py::object activatio
   CheckNoOverlap(call, out, "x", x, /*exact_ok=*/true);
   const int8_t* x_data = DataOf<int8_t>(x);
   int8_t* out_data = static_cast<int8_t*>(out.mutable_data());
-  integr8::Status status;
-  {
+  // The GIL is released while the kernel runs (the buffers were checked above).
+  const integr8::Status status = [&] {
     py::gil_scoped_release release;
-    status = integr8::Relu(params, x_data, out_data);
-  }
+    return integr8::Relu(params, x_data, out_data);
+  }();
   call.Check(status);
   return out;
 }
@@ -412,11 +412,11 @@ py::array Requantize(py::object acc_arg, py::object multiplier, py::object shift
   CheckNoOverlap(call, out, "acc", acc);
   const int32_t* acc_data = DataOf<int32_t>(acc);
   int8_t* out_data = static_cast<int8_t*>(out.mutable_data());
-  integr8::Status status;
-  {
+  // The GIL is released while the kernel runs (the buffers were checked above).
+  const integr8::Status status = [&] {
     py::gil_scoped_release release;
-    status = integr8::RequantizeTensor(params, acc_data, out_data);
-  }
+    return integr8::RequantizeTensor(params, acc_data, out_data);
+  }();
   call.Check(status);
   return out;
 }

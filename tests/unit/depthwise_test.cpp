@@ -368,8 +368,13 @@ std::vector<int8_t> ReferenceDepthwiseConv2d(const DepthwiseConv2dParams& params
 class Random {
  public:
   explicit Random(uint32_t seed) : engine_(seed) {}
+  // Drawn as an unsigned offset from low (the same values): libstdc++'s
+  // uniform_int_distribution<int32_t> converts a negative bound to unsigned internally, which
+  // -fsanitize=implicit-conversion reports.
   int32_t Uniform(int32_t low, int32_t high) {
-    return std::uniform_int_distribution<int32_t>(low, high)(engine_);
+    const uint32_t span = static_cast<uint32_t>(int64_t{high} - low);
+    const uint32_t offset = std::uniform_int_distribution<uint32_t>(0, span)(engine_);
+    return static_cast<int32_t>(int64_t{low} + offset);
   }
   std::vector<int8_t> Int8s(size_t count, int32_t low, int32_t high) {
     std::vector<int8_t> values(count);

@@ -72,6 +72,7 @@ class Sequential {
     return required;
   }
 
+  // cppcheck-suppress unusedPrivateFunction ; used by the static_assert below
   static constexpr bool ShapesChain() {
     for (size_t layer = 0; layer + 1 < kLayerCount; ++layer) {
       if (kLayerOutputs[layer] != kLayerInputs[layer + 1]) return false;
@@ -138,9 +139,12 @@ class Sequential {
   template <size_t... kIndices>
   static Status InvokeLayers(const int8_t* input, int8_t* output, int8_t* arena,
                              std::index_sequence<kIndices...>) {
+    // Always overwritten by the first layer (the pack is never empty), but initialized so that
+    // no path can read an indeterminate value.
     Status status = Status::kOk;
     // Runs the layers in order and stops at the first error.
     static_cast<void>(
+        // cppcheck-suppress redundantInitialization ; deliberate, see the declaration
         (((status = InvokeLayer<kIndices>(input, output, arena)) == Status::kOk) && ...));
     return status;
   }

@@ -157,9 +157,9 @@ Status MaxPool2d(const Pool2dParams& params, const Activation* input, Activation
             const int32_t in_y = in_y_origin + filter_y;
             for (int32_t filter_x = filter_x_start; filter_x < filter_x_end; ++filter_x) {
               const int32_t in_x = in_x_origin + filter_x;
-              const int32_t value = input[((batch * input_height + in_y) * input_width + in_x) *
-                                              channels +
-                                          channel];
+              const int32_t value =
+                  int32_t{input[((batch * input_height + in_y) * input_width + in_x) * channels +
+                                channel]};
               if (value > max_value) max_value = value;
             }
           }
