@@ -14,6 +14,7 @@ import numpy.typing as npt
 __version__: str
 spec_version: int
 headers_sha256: str
+backend: str
 
 Int8Array = npt.NDArray[np.int8]
 Int32Array = npt.NDArray[np.int32]

@@ -23,4 +23,6 @@ PYBIND11_MODULE(INTEGR8_MODULE_NAME, module) {
   INTEGR8_PYTHON_BIND_MODEL(module, "Model", integr8_models::INTEGR8_MODEL_NAMESPACE);
   module.attr("name") = INTEGR8_MODEL_STRINGIFY(INTEGR8_MODEL_NAMESPACE);
   module.attr("header") = INTEGR8_MODEL_HEADER;
+  // The kernels the graph was compiled with (integr8/backend/select.h), e.g. "x86-avx2".
+  module.attr("backend") = integr8::backend::allocation_free::kName;
 }

@@ -8,7 +8,9 @@ of ``integr8._core``, and returns the loaded module. Its class ``Model`` runs in
     logits = module.Model().run(images)          # int8 [N, H, W, C] -> int8 [N, outputs]
 
 The compiler is ``$CXX`` (default ``c++``), with the flags the package itself is built with
-(``COMPILE_FLAGS``), against the integr8 headers shipped in the package (``integr8/include``;
+(``COMPILE_FLAGS``) plus ``-mavx2 -mfma`` on an x86-64 machine that runs AVX2 and FMA
+(``host_simd_flags``): the module is built for the machine that loads it, so its graph runs
+the bit-exact x86 backend there (the module's ``backend`` names the one compiled in). Against the integr8 headers shipped in the package (``integr8/include``;
 from a source tree, the repository's ``include/``). Results are cached in
 ``$INTEGR8_CACHE_DIR`` (default ``~/.cache/integr8``) under a SHA-256 of everything that
 determines the binary: header bytes, template and binding sources, compiler and its version,
@@ -23,6 +25,7 @@ import hashlib
 import importlib.machinery
 import importlib.util
 import os
+import platform
 import re
 import shlex
 import shutil
@@ -35,12 +38,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["COMPILE_FLAGS", "BuildError", "BuildInfo", "build", "cache_dir", "headers_sha256",
-           "include_dir"]
+           "host_simd_flags", "include_dir"]
 
 # The flags of the package's own build (python/src/CMakeLists.txt; NDEBUG as in its Release
 # build, so that an internal INTEGR8_DCHECK can never trap the interpreter).
 COMPILE_FLAGS = ("-std=c++17", "-O2", "-DNDEBUG", "-Wall", "-Wextra", "-Wpedantic",
                  "-Wconversion", "-Werror", "-fPIC", "-shared", "-fvisibility=hidden")
+
+
+
+@functools.lru_cache(maxsize=None)
+def host_simd_flags() -> tuple[str, ...]:
+    """("-mavx2", "-mfma") when this machine is x86-64 and its CPU reports both (Linux
+    /proc/cpuinfo), else (): build() compiles for the machine that runs the module."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return ()
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ()
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines()
+                  if line.startswith("flags")), [])
+    return ("-mavx2", "-mfma") if {"avx2", "fma"} <= set(flags) else ()
+
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _REPO_DIR = _PACKAGE_DIR.parents[1]  # python/integr8 -> repository root, in a source tree
@@ -202,7 +222,7 @@ def build(header_path: str | os.PathLike, *, name: str | None = None) -> types.M
     binding = _binding_dir()
     template = _PACKAGE_DIR / _TEMPLATE
     header_bytes = header.read_bytes()
-    flags = list(COMPILE_FLAGS)
+    flags = [*COMPILE_FLAGS, *host_simd_flags()]
     if sys.platform == "darwin":
         flags += ["-undefined", "dynamic_lookup"]
 

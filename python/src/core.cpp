@@ -439,6 +439,9 @@ PYBIND11_MODULE(_core, module) {
   // SHA-256 over include/integr8 as built (see python/src/CMakeLists.txt), so that a source
   // tree can tell whether an installed module was built from its headers.
   module.attr("headers_sha256") = INTEGR8_HEADERS_SHA256;
+  // The kernels the bundled models' graphs run (integr8/backend/select.h): "portable" in a
+  // wheel built for any x86-64; integr8.build() compiles for the local CPU instead.
+  module.attr("backend") = integr8::backend::allocation_free::kName;
 
   const auto out = py::arg("out") = py::none();
   const auto activation_min = py::arg("activation_min") = integr8::kActivationMin;

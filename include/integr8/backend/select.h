@@ -46,12 +46,20 @@ using ::integr8::backend::x86::Conv2d;
 using ::integr8::backend::x86::DepthwiseConv2d;
 using ::integr8::backend::x86::Linear;
 inline constexpr const char* kName = ::integr8::backend::x86::kName;
+
+// The scratch form every choice offers; this Conv2d needs none.
+constexpr size_t Conv2dScratchBytes(const Conv2dParams& /*params*/) { return 0; }
+template <typename Activation, typename Weight, typename Bias>
+Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight* filter,
+              const Bias* bias, Activation* output, int8_t* /*scratch*/,
+              size_t /*scratch_bytes*/) {
+  return ::integr8::backend::x86::Conv2d(params, input, filter, bias, output);
+}
 }  // namespace integr8::backend::allocation_free
 
 #elif defined(__ARM_FEATURE_DSP) && !defined(INTEGR8_BACKEND_PORTABLE)
 
 #include "integr8/backend/arm_dsp.h"
-#define INTEGR8_BACKEND_CONV2D_TAKES_SCRATCH 1
 
 // Conv2d with scratch is the DSP backend's; without scratch, and DepthwiseConv2d, the
 // portable kernels'.
@@ -71,23 +79,18 @@ using ::integr8::Conv2d;
 using ::integr8::DepthwiseConv2d;
 using ::integr8::Linear;
 inline constexpr const char* kName = "portable";
-}  // namespace integr8::backend::allocation_free
 
-#endif
-
-#if !defined(INTEGR8_BACKEND_CONV2D_TAKES_SCRATCH)
-namespace integr8::backend::allocation_free {
-// The scratch form every choice offers; this choice's Conv2d needs none.
+// The scratch form every choice offers; this Conv2d needs none.
 constexpr size_t Conv2dScratchBytes(const Conv2dParams& /*params*/) { return 0; }
 template <typename Activation, typename Weight, typename Bias>
 Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight* filter,
               const Bias* bias, Activation* output, int8_t* /*scratch*/,
               size_t /*scratch_bytes*/) {
-  return Conv2d(params, input, filter, bias, output);
+  return ::integr8::Conv2d(params, input, filter, bias, output);
 }
 }  // namespace integr8::backend::allocation_free
+
 #endif
-#undef INTEGR8_BACKEND_CONV2D_TAKES_SCRATCH
 
 #if defined(INTEGR8_BACKEND_EIGEN)
 
