@@ -30,7 +30,9 @@
 // No compensation term is needed (unlike an unsigned-offset scheme), so the bias is used as
 // given and the weights need no packing: Linear and Conv2d read the row-major weights and OHWI
 // filters where they lie, 32 bytes of one output channel's K products at a time, in tiles of
-// 2 activation rows x 4 output channels, whose lane sums are added horizontally at the end.
+// 2 activation rows x 4 output channels, whose lane sums are added horizontally at the end; a
+// lone (odd last) row uses tiles of 1 row x 8 channels instead, computing |x| once per vector
+// for all eight (only the vpsignb is per weight row) and prefetching the next tile's rows.
 // DepthwiseConv2d has one product per channel and tap instead: both int8 operands widened to
 // int16, multiplied with vpmullw (|x * w| <= 128 * 127 = 16256 fits int16 exactly) and widened
 // to int32 before they are added. Requantization is vectorized, four channels at a time, and
@@ -52,6 +54,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "integr8/config.h"
 #include "integr8/kernels/conv2d.h"
@@ -247,12 +250,99 @@ class RequantizeFour {
   __m256i max_;
 };
 
+// Output channels per single-row tile (DotRowRequantize): a lone activation row has no second
+// row to reuse each weight vector with, so the tile is wider instead, sharing the loaded x and
+// its |x| across eight weight rows and keeping eight independent accumulator chains.
+inline constexpr int32_t kRowTileColumns = 8;
+
+// The eight lane-sums of acc[0..7], in that order: six hadds and one cross-half add instead of
+// eight separate reductions.
+inline __m256i SumLanesEight(const __m256i acc[kRowTileColumns]) {
+  // low = acc[0..3]'s four partial sums in each 128-bit half, high the same for acc[4..7].
+  const __m256i low = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]),
+                                        _mm256_hadd_epi32(acc[2], acc[3]));
+  const __m256i high = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[4], acc[5]),
+                                         _mm256_hadd_epi32(acc[6], acc[7]));
+  return _mm256_add_epi32(_mm256_permute2x128_si256(low, high, 0x20),
+                          _mm256_permute2x128_si256(low, high, 0x31));
+}
+
+// sums[c] = sum over k < depth of row[k] * tile[c * depth + k] for the kRowTileColumns weight
+// rows from `tile` on, with the tails as in DotTile (tails[c] of row c). The columns are
+// unrolled by the index pack so that the eight accumulators and row pointers stay in
+// registers. Unless `prefetch` is null, the kRowTileColumns * depth bytes from there (the next
+// tile, readable) are prefetched into L1 while this tile runs, four lines per 32-byte step:
+// the hardware prefetcher, tracking eight short rows at once, leaves the loop waiting on L2 or
+// L3 otherwise.
+template <size_t... kColumns>
+inline __m256i DotRowTile(std::index_sequence<kColumns...> /*columns*/, const int8_t* row,
+                          const int8_t* row_tail, const int8_t* tile,
+                          const int8_t* const tails[kRowTileColumns], const int8_t* prefetch,
+                          int32_t depth) {
+  static_assert(sizeof...(kColumns) == kRowTileColumns);
+  constexpr int32_t kLineBytes = 64;
+  constexpr int32_t kStepLines = kRowTileColumns * kVectorBytes / kLineBytes;
+  const int8_t* const columns[kRowTileColumns] = {
+      tile + static_cast<ptrdiff_t>(kColumns) * depth...};
+  __m256i acc[kRowTileColumns] = {(static_cast<void>(kColumns), _mm256_setzero_si256())...};
+  int32_t k = 0;
+  for (; k + kVectorBytes <= depth; k += kVectorBytes) {
+    if (prefetch != nullptr) {
+      // Lines [8k, 8k + 256) of the next tile: inside it, as k + 32 <= depth.
+      const int8_t* const lines = prefetch + static_cast<ptrdiff_t>(k) * kRowTileColumns;
+      for (ptrdiff_t line = 0; line < kStepLines; ++line) {
+        _mm_prefetch(reinterpret_cast<const char*>(lines + line * kLineBytes), _MM_HINT_T0);
+      }
+    }
+    const __m256i x = Load(row + k);
+    const __m256i abs_x = _mm256_abs_epi8(x);
+    ((acc[kColumns] = MultiplyAccumulate(acc[kColumns], x, abs_x, Load(columns[kColumns] + k))),
+     ...);
+  }
+  if (k < depth) {
+    // x is zero past depth, so vpsignb zeroes those weight bytes: only x needs the mask.
+    const __m256i x = LoadFirst(row_tail, depth - k);
+    const __m256i abs_x = _mm256_abs_epi8(x);
+    ((acc[kColumns] = MultiplyAccumulate(acc[kColumns], x, abs_x, Load(tails[kColumns]))), ...);
+  }
+  return SumLanesEight(acc);
+}
+
+// DotRequantize for one activation row against channels >= kRowTileColumns weight rows, in
+// tiles of kRowTileColumns adjacent rows; a short last tile is shifted back to end at the last
+// channel instead, recomputing (and rewriting with the same bytes) a few of the previous one.
+inline void DotRowRequantize(const int8_t* row, const int8_t* row_tail, const int8_t* weights,
+                             int32_t channels, const RowTails& column_tails, int32_t depth,
+                             const int32_t* bias, int32_t first_channel,
+                             const RequantizeParams& requantize, int8_t* output) {
+  const int32_t last_tile = channels - kRowTileColumns;
+  for (int32_t channel = 0, done = 0; done < channels; done = channel + kRowTileColumns) {
+    channel = done < last_tile ? done : last_tile;
+    const int8_t* tails[kRowTileColumns];
+    for (int32_t c = 0; c < kRowTileColumns; ++c) tails[c] = column_tails.Tail(channel + c);
+    const int32_t next = channel + kRowTileColumns < last_tile ? channel + kRowTileColumns
+                                                               : last_tile;
+    const int8_t* const prefetch =
+        next > channel ? weights + static_cast<ptrdiff_t>(next) * depth : nullptr;
+    const __m256i sums = DotRowTile(std::make_index_sequence<kRowTileColumns>(), row, row_tail,
+                                    weights + static_cast<ptrdiff_t>(channel) * depth, tails,
+                                    prefetch, depth);
+    RequantizeFour(requantize, bias, first_channel + channel, kTileColumns)
+        .Store(_mm256_castsi256_si128(sums), kTileColumns, output + channel);
+    const int32_t high = channel + kTileColumns;
+    RequantizeFour(requantize, bias, first_channel + high, kTileColumns)
+        .Store(_mm256_extracti128_si256(sums, 1), kTileColumns, output + high);
+  }
+}
+
 // The dot-product core of Linear and Conv2d: for `rows` activation rows (row r at
 // activations + r * depth) and `channels` weight rows (channel c at weights + c * depth),
 // output[r * output_stride + c] = Requantize(bias[c] + sum_k activation[r][k] * weight[c][k]),
 // with requantization entries from `first_channel` on. Tiles of 2 rows x 4 channels; a short
-// last tile repeats its last channel and drops the duplicates. Row offsets are formed in
-// ptrdiff_t; the callers' buffers hold at most INT32_MAX elements, so they are exact.
+// last tile repeats its last channel and drops the duplicates. An odd last row (batch 1 above
+// all) runs DotRowRequantize's 1 x 8 tiles when there are at least 8 channels, else 1 x 4
+// tiles. Row offsets are formed in ptrdiff_t; the callers' buffers hold at most INT32_MAX
+// elements, so they are exact.
 inline void DotRequantize(const int8_t* activations, int32_t rows, const int8_t* activations_end,
                           const int8_t* weights, int32_t channels, const int8_t* weights_end,
                           int32_t depth, const int32_t* bias, int32_t first_channel,
@@ -260,7 +350,9 @@ inline void DotRequantize(const int8_t* activations, int32_t rows, const int8_t*
                           int32_t output_stride) {
   const RowTails row_tails(activations, rows, depth, activations_end);
   const RowTails column_tails(weights, channels, depth, weights_end);
-  for (int32_t channel = 0; channel < channels; channel += kTileColumns) {
+  const bool has_row_tiles = rows % 2 == 1 && channels >= kRowTileColumns;
+  const int32_t tiled_rows = has_row_tiles ? rows - 1 : rows;
+  for (int32_t channel = 0; tiled_rows > 0 && channel < channels; channel += kTileColumns) {
     const int32_t count = channels - channel < kTileColumns ? channels - channel : kTileColumns;
     const int8_t* columns[kTileColumns];
     const int8_t* tails[kTileColumns];
@@ -271,7 +363,7 @@ inline void DotRequantize(const int8_t* activations, int32_t rows, const int8_t*
     }
     const RequantizeFour requantize_four(requantize, bias, first_channel + channel, count);
     int32_t row = 0;
-    for (; row + 2 <= rows; row += 2) {
+    for (; row + 2 <= tiled_rows; row += 2) {
       const int8_t* const first = activations + static_cast<ptrdiff_t>(row) * depth;
       const int8_t* const pair[2] = {first, first + depth};
       const int8_t* const pair_tails[2] = {row_tails.Tail(row), row_tails.Tail(row + 1)};
@@ -281,7 +373,7 @@ inline void DotRequantize(const int8_t* activations, int32_t rows, const int8_t*
       requantize_four.Store(sums[0], count, first_output);
       requantize_four.Store(sums[1], count, first_output + output_stride);
     }
-    if (row < rows) {
+    if (row < tiled_rows) {
       const int8_t* const single[1] = {activations + static_cast<ptrdiff_t>(row) * depth};
       const int8_t* const single_tail[1] = {row_tails.Tail(row)};
       __m128i sums[1];
@@ -289,6 +381,12 @@ inline void DotRequantize(const int8_t* activations, int32_t rows, const int8_t*
       requantize_four.Store(sums[0], count,
                             output + static_cast<ptrdiff_t>(row) * output_stride + channel);
     }
+  }
+  if (has_row_tiles) {
+    DotRowRequantize(activations + static_cast<ptrdiff_t>(tiled_rows) * depth,
+                     row_tails.Tail(tiled_rows), weights, channels, column_tails, depth, bias,
+                     first_channel, requantize,
+                     output + static_cast<ptrdiff_t>(tiled_rows) * output_stride);
   }
 }
 
