@@ -501,7 +501,7 @@ def machine() -> dict:
             else None}
 
 
-def _us(value: float) -> str:
+def format_us(value: float) -> str:
     return f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 1000 else f"{value:.0f}"
 
 
@@ -520,7 +520,7 @@ def markdown_table(rows: list, checks: dict, settings: Settings) -> str:
                 cells = [name, engine, str(threads)]
                 for batch in settings.batches:
                     row = by_key[(name, engine, threads, batch)]
-                    cells += [_us(row["per_inference_us"]), f"{row['ratio_vs_integr8']:.2f}"]
+                    cells += [format_us(row["per_inference_us"]), f"{row['ratio_vs_integr8']:.2f}"]
                 check = checks[name].get(engine, {})
                 cells.append("0 (bit-exact vs reference)" if engine == "integr8"
                              else str(check.get("max_abs_lsb", "float")))
