@@ -42,7 +42,7 @@ __all__ = ["COMPILE_FLAGS", "BuildError", "BuildInfo", "build", "cache_dir", "he
 
 # The flags of the package's own build (python/src/CMakeLists.txt; NDEBUG as in its Release
 # build, so that an internal INTEGR8_DCHECK can never trap the interpreter).
-COMPILE_FLAGS = ("-std=c++17", "-O2", "-DNDEBUG", "-Wall", "-Wextra", "-Wpedantic",
+COMPILE_FLAGS = ("-std=c++17", "-O3", "-DNDEBUG", "-Wall", "-Wextra", "-Wpedantic",
                  "-Wconversion", "-Werror", "-fPIC", "-shared", "-fvisibility=hidden")
 
 
