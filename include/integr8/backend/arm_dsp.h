@@ -226,11 +226,13 @@ inline void GatherPatch(const Conv2dParams& params, const int8_t* input, int32_t
 
 }  // namespace internal
 
-template <typename Activation, typename Weight, typename Bias>
+template <typename Activation, typename Weight, typename Bias, Checks kChecks = Checks::kAtEntry>
 Status Linear(const LinearParams& params, const Activation* input, const Weight* weights,
               const Bias* bias, Activation* output) {
   static_assert(kIsSpecTypes<Activation, Weight, Bias>, INTEGR8_SPEC_TYPES_MESSAGE);
-  INTEGR8_CHECK(ValidateLinear(params, input, weights, bias, output));
+  if constexpr (kChecks == Checks::kAtEntry) {
+    INTEGR8_CHECK(ValidateLinear(params, input, weights, bias, output));
+  }
 
   const int32_t depth = params.input_features;
   const int32_t channels = params.output_features;
@@ -258,13 +260,15 @@ constexpr size_t Conv2dScratchBytes(const Conv2dParams& params) {
          static_cast<size_t>(params.input_channels / params.groups);
 }
 
-template <typename Activation, typename Weight, typename Bias>
+template <typename Activation, typename Weight, typename Bias, Checks kChecks = Checks::kAtEntry>
 Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight* filter,
               const Bias* bias, Activation* output, int8_t* scratch, size_t scratch_bytes) {
   static_assert(kIsSpecTypes<Activation, Weight, Bias>, INTEGR8_SPEC_TYPES_MESSAGE);
-  INTEGR8_CHECK(ValidateConv2d(params, input, filter, bias, output));
-  if (scratch == nullptr || scratch_bytes < Conv2dScratchBytes(params)) {
-    return Status::kArenaTooSmall;
+  if constexpr (kChecks == Checks::kAtEntry) {
+    INTEGR8_CHECK(ValidateConv2d(params, input, filter, bias, output));
+    if (scratch == nullptr || scratch_bytes < Conv2dScratchBytes(params)) {
+      return Status::kArenaTooSmall;
+    }
   }
 
   const int32_t output_height = OutputHeight(params);

@@ -15,6 +15,8 @@
 //                                             scratch_bytes)
 //       the form with caller scratch that every choice offers: the Arm DSP Conv2d keeps its
 //       im2col patches there (kArenaTooSmall when short); the others need 0 bytes.
+//   Each of these functions takes an optional last template argument, Checks
+//   (kernels/validation.h): the compile-time graph passes kProvenByCaller.
 //   integr8::backend::selected::Linear, ::Conv2d, ::DepthwiseConv2d, ::kName
 //       the Eigen host backend's Linear and Conv2d ("eigen") when INTEGR8_BACKEND_EIGEN is
 //       defined, with allocation_free's DepthwiseConv2d (Eigen has none); else exactly
@@ -49,11 +51,13 @@ inline constexpr const char* kName = ::integr8::backend::x86::kName;
 
 // The scratch form every choice offers; this Conv2d needs none.
 constexpr size_t Conv2dScratchBytes(const Conv2dParams& /*params*/) { return 0; }
-template <typename Activation, typename Weight, typename Bias>
+template <typename Activation, typename Weight, typename Bias,
+          Checks kChecks = Checks::kAtEntry>
 Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight* filter,
               const Bias* bias, Activation* output, int8_t* /*scratch*/,
               size_t /*scratch_bytes*/) {
-  return ::integr8::backend::x86::Conv2d(params, input, filter, bias, output);
+  return ::integr8::backend::x86::Conv2d<Activation, Weight, Bias, kChecks>(
+      params, input, filter, bias, output);
 }
 }  // namespace integr8::backend::allocation_free
 
@@ -82,11 +86,13 @@ inline constexpr const char* kName = "portable";
 
 // The scratch form every choice offers; this Conv2d needs none.
 constexpr size_t Conv2dScratchBytes(const Conv2dParams& /*params*/) { return 0; }
-template <typename Activation, typename Weight, typename Bias>
+template <typename Activation, typename Weight, typename Bias,
+          Checks kChecks = Checks::kAtEntry>
 Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight* filter,
               const Bias* bias, Activation* output, int8_t* /*scratch*/,
               size_t /*scratch_bytes*/) {
-  return ::integr8::Conv2d(params, input, filter, bias, output);
+  return ::integr8::Conv2d<Activation, Weight, Bias, kChecks>(
+      params, input, filter, bias, output);
 }
 }  // namespace integr8::backend::allocation_free
 

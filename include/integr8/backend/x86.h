@@ -419,11 +419,13 @@ inline __m128i LoadDepthwiseFilter(const int8_t* taps, int32_t count) {
 
 // integr8::Linear: each output is a dot product of an input row and a weight row, 2 x 4 at a
 // time. Same Status, same output bytes.
-template <typename Activation, typename Weight, typename Bias>
+template <typename Activation, typename Weight, typename Bias, Checks kChecks = Checks::kAtEntry>
 Status Linear(const LinearParams& params, const Activation* input, const Weight* weights,
               const Bias* bias, Activation* output) {
   static_assert(kIsSpecTypes<Activation, Weight, Bias>, INTEGR8_SPEC_TYPES_MESSAGE);
-  INTEGR8_CHECK(ValidateLinear(params, input, weights, bias, output));
+  if constexpr (kChecks == Checks::kAtEntry) {
+    INTEGR8_CHECK(ValidateLinear(params, input, weights, bias, output));
+  }
   // Validation bounded both element counts by INT32_MAX.
   const int32_t depth = params.input_features;
   internal::DotRequantize(input, params.batches,
@@ -437,11 +439,13 @@ Status Linear(const LinearParams& params, const Activation* input, const Weight*
 // integr8::Conv2d: im2col of a block of output positions into a stack array (per group; a
 // padded tap reads input_zero_point), then the Linear core against the group's OHWI filter
 // rows. Same Status, same output bytes.
-template <typename Activation, typename Weight, typename Bias>
+template <typename Activation, typename Weight, typename Bias, Checks kChecks = Checks::kAtEntry>
 Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight* filter,
               const Bias* bias, Activation* output) {
   static_assert(kIsSpecTypes<Activation, Weight, Bias>, INTEGR8_SPEC_TYPES_MESSAGE);
-  INTEGR8_CHECK(ValidateConv2d(params, input, filter, bias, output));
+  if constexpr (kChecks == Checks::kAtEntry) {
+    INTEGR8_CHECK(ValidateConv2d(params, input, filter, bias, output));
+  }
 
   const int32_t input_height = params.input_height;
   const int32_t input_width = params.input_width;
@@ -528,11 +532,13 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
 // integr8::DepthwiseConv2d: for each output pixel, 16 channels at a time; output channel c
 // reads input channel c / depth_multiplier, a padded tap reads input_zero_point. Same Status,
 // same output bytes.
-template <typename Activation, typename Weight, typename Bias>
+template <typename Activation, typename Weight, typename Bias, Checks kChecks = Checks::kAtEntry>
 Status DepthwiseConv2d(const DepthwiseConv2dParams& params, const Activation* input,
                        const Weight* filter, const Bias* bias, Activation* output) {
   static_assert(kIsSpecTypes<Activation, Weight, Bias>, INTEGR8_SPEC_TYPES_MESSAGE);
-  INTEGR8_CHECK(ValidateDepthwiseConv2d(params, input, filter, bias, output));
+  if constexpr (kChecks == Checks::kAtEntry) {
+    INTEGR8_CHECK(ValidateDepthwiseConv2d(params, input, filter, bias, output));
+  }
 
   const int32_t input_height = params.input_height;
   const int32_t input_width = params.input_width;

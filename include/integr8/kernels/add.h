@@ -85,11 +85,13 @@ Status ValidateAdd(const AddParams& params, const Activation* input1, const Acti
   return Status::kOk;
 }
 
-template <typename Activation>
+template <typename Activation, Checks kChecks = Checks::kAtEntry>
 Status Add(const AddParams& params, const Activation* input1, const Activation* input2,
            Activation* output) {
   static_assert(kIsSpecTypes<Activation>, INTEGR8_SPEC_TYPES_MESSAGE);
-  INTEGR8_CHECK(ValidateAdd(params, input1, input2, output));
+  if constexpr (kChecks == Checks::kAtEntry) {
+    INTEGR8_CHECK(ValidateAdd(params, input1, input2, output));
+  }
 
   const int32_t size = params.size;
   const int32_t input1_zero_point = params.input1_zero_point;

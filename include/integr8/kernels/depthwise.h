@@ -95,11 +95,13 @@ Status ValidateDepthwiseConv2d(const DepthwiseConv2dParams& params, const Activa
                                   ElementCount(params.filter_height, params.filter_width));
 }
 
-template <typename Activation, typename Weight, typename Bias>
+template <typename Activation, typename Weight, typename Bias, Checks kChecks = Checks::kAtEntry>
 Status DepthwiseConv2d(const DepthwiseConv2dParams& params, const Activation* input,
                        const Weight* filter, const Bias* bias, Activation* output) {
   static_assert(kIsSpecTypes<Activation, Weight, Bias>, INTEGR8_SPEC_TYPES_MESSAGE);
-  INTEGR8_CHECK(ValidateDepthwiseConv2d(params, input, filter, bias, output));
+  if constexpr (kChecks == Checks::kAtEntry) {
+    INTEGR8_CHECK(ValidateDepthwiseConv2d(params, input, filter, bias, output));
+  }
 
   const int32_t batches = params.batches;
   const int32_t input_height = params.input_height;

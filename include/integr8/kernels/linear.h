@@ -44,11 +44,13 @@ Status ValidateLinear(const LinearParams& params, const Activation* input,
   return ValidateAccumulatorBound(bias, params.output_features, params.input_features);
 }
 
-template <typename Activation, typename Weight, typename Bias>
+template <typename Activation, typename Weight, typename Bias, Checks kChecks = Checks::kAtEntry>
 Status Linear(const LinearParams& params, const Activation* input, const Weight* weights,
               const Bias* bias, Activation* output) {
   static_assert(kIsSpecTypes<Activation, Weight, Bias>, INTEGR8_SPEC_TYPES_MESSAGE);
-  INTEGR8_CHECK(ValidateLinear(params, input, weights, bias, output));
+  if constexpr (kChecks == Checks::kAtEntry) {
+    INTEGR8_CHECK(ValidateLinear(params, input, weights, bias, output));
+  }
 
   const int32_t batches = params.batches;
   const int32_t input_features = params.input_features;

@@ -114,10 +114,12 @@ Status ValidatePool2d(const Pool2dParams& params, const Activation* input,
   return Status::kOk;
 }
 
-template <typename Activation>
+template <typename Activation, Checks kChecks = Checks::kAtEntry>
 Status MaxPool2d(const Pool2dParams& params, const Activation* input, Activation* output) {
   static_assert(kIsSpecTypes<Activation>, INTEGR8_SPEC_TYPES_MESSAGE);
-  INTEGR8_CHECK(ValidatePool2d(params, input, output));
+  if constexpr (kChecks == Checks::kAtEntry) {
+    INTEGR8_CHECK(ValidatePool2d(params, input, output));
+  }
 
   const int32_t batches = params.batches;
   const int32_t input_height = params.input_height;
@@ -173,10 +175,12 @@ Status MaxPool2d(const Pool2dParams& params, const Activation* input, Activation
   return Status::kOk;
 }
 
-template <typename Activation>
+template <typename Activation, Checks kChecks = Checks::kAtEntry>
 Status AvgPool2d(const Pool2dParams& params, const Activation* input, Activation* output) {
   static_assert(kIsSpecTypes<Activation>, INTEGR8_SPEC_TYPES_MESSAGE);
-  INTEGR8_CHECK(ValidatePool2d(params, input, output));
+  if constexpr (kChecks == Checks::kAtEntry) {
+    INTEGR8_CHECK(ValidatePool2d(params, input, output));
+  }
 
   const int32_t batches = params.batches;
   const int32_t input_height = params.input_height;

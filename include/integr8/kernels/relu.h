@@ -45,10 +45,12 @@ Status ValidateRelu(const ReluParams& params, const Activation* input,
   return Status::kOk;
 }
 
-template <typename Activation>
+template <typename Activation, Checks kChecks = Checks::kAtEntry>
 Status Relu(const ReluParams& params, const Activation* input, Activation* output) {
   static_assert(kIsSpecTypes<Activation>, INTEGR8_SPEC_TYPES_MESSAGE);
-  INTEGR8_CHECK(ValidateRelu(params, input, output));
+  if constexpr (kChecks == Checks::kAtEntry) {
+    INTEGR8_CHECK(ValidateRelu(params, input, output));
+  }
 
   const int32_t size = params.size;
   const int32_t activation_min = params.activation_min;

@@ -11,6 +11,14 @@
 
 namespace integr8 {
 
+// Whether a kernel validates its arguments on entry (kAtEntry, the default) or relies on its
+// caller having proven them valid (kProvenByCaller). The compile-time graph static_asserts
+// every layer's parameters and lays out non-null, non-overlapping buffers of the right sizes,
+// so checking them again at each call would only cost time (the bias bound alone is linear in
+// the channel count) and code. Calling with kProvenByCaller on arguments the matching
+// Validate* function would reject is undefined behaviour.
+enum class Checks { kAtEntry, kProvenByCaller };
+
 constexpr bool IsInt8(int32_t value) {
   return value >= kActivationMin && value <= kActivationMax;
 }
