@@ -2,11 +2,13 @@
 // (python/integr8/bundled/*.h), reporting the time per inference:
 //   <model>/graph_x86/loop:N      the generated Sequential model (graph/layers.h, which runs the
 //                                 x86 backend in this AVX2 build), N samples one after another
-//   <model>/layers_portable/batch:N and layers_x86/batch:N
-//                                 the same layers called directly with batches = N (portable
-//                                 kernels or x86 backend; pooling is portable in both)
-// Before anything is timed, the x86 chain and the graph are compared with the portable chain
-// on 64 samples; a single differing byte prints the difference and exits with status 1.
+//                                 through Invoke
+//   <model>/graph_x86/batch:N     the same graph, N samples at once through InvokeBatch
+//   <model>/layers_portable/batch:N
+//                                 the same layers called directly with batches = N on the
+//                                 portable kernels
+// Before anything is timed, both graph runs are compared with the portable chain on 64
+// samples; a single differing byte prints the difference and exits with status 1.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -17,7 +19,6 @@
 
 #include "bench_util.h"
 #include "integr8/backend/select.h"
-#include "integr8/backend/x86.h"
 #include "integr8/kernels/conv2d.h"
 #include "integr8/kernels/linear.h"
 #include "integr8/kernels/pool.h"
@@ -32,28 +33,6 @@ namespace integr8::bench {
 namespace {
 
 constexpr int32_t kSampleElements = 28 * 28;
-
-struct PortableKernels {
-  static Status Linear(const LinearParams& params, const int8_t* input, const int8_t* weights,
-                       const int32_t* bias, int8_t* output) {
-    return integr8::Linear(params, input, weights, bias, output);
-  }
-  static Status Conv2d(const Conv2dParams& params, const int8_t* input, const int8_t* filter,
-                       const int32_t* bias, int8_t* output) {
-    return integr8::Conv2d(params, input, filter, bias, output);
-  }
-};
-
-struct X86Kernels {
-  static Status Linear(const LinearParams& params, const int8_t* input, const int8_t* weights,
-                       const int32_t* bias, int8_t* output) {
-    return backend::x86::Linear(params, input, weights, bias, output);
-  }
-  static Status Conv2d(const Conv2dParams& params, const int8_t* input, const int8_t* filter,
-                       const int32_t* bias, int8_t* output) {
-    return backend::x86::Conv2d(params, input, filter, bias, output);
-  }
-};
 
 template <typename Params>
 Params Batched(const Params& params, int32_t batches) {
@@ -80,39 +59,37 @@ struct Activations {
     if (bench_status_ != ::integr8::Status::kOk) return bench_status_; \
   } while (false)
 
-template <typename Kernels>
-Status RunMlp(const int8_t* input, int8_t* output, Activations& activations) {
+Status RunMlpPortable(const int8_t* input, int8_t* output, Activations& activations) {
   namespace model = integr8_models::mnist_mlp;
   const int32_t batches = activations.batches;
   int8_t* hidden1 = activations.tensors[0].data();
   int8_t* hidden2 = activations.tensors[1].data();
-  INTEGR8_BENCH_RETURN_IF_ERROR(Kernels::Linear(Batched(model::kLayer1Params, batches), input,
+  INTEGR8_BENCH_RETURN_IF_ERROR(Linear(Batched(model::kLayer1Params, batches), input,
                                                 model::kLayer1Weights, model::kLayer1Bias,
                                                 hidden1));
-  INTEGR8_BENCH_RETURN_IF_ERROR(Kernels::Linear(Batched(model::kLayer3Params, batches), hidden1,
+  INTEGR8_BENCH_RETURN_IF_ERROR(Linear(Batched(model::kLayer3Params, batches), hidden1,
                                                 model::kLayer3Weights, model::kLayer3Bias,
                                                 hidden2));
-  return Kernels::Linear(Batched(model::kLayer5Params, batches), hidden2, model::kLayer5Weights,
+  return Linear(Batched(model::kLayer5Params, batches), hidden2, model::kLayer5Weights,
                          model::kLayer5Bias, output);
 }
 
-template <typename Kernels>
-Status RunConvNet(const int8_t* input, int8_t* output, Activations& activations) {
+Status RunConvNetPortable(const int8_t* input, int8_t* output, Activations& activations) {
   namespace model = integr8_models::mnist_convnet;
   const int32_t batches = activations.batches;
   int8_t* a = activations.tensors[0].data();
   int8_t* b = activations.tensors[1].data();
-  INTEGR8_BENCH_RETURN_IF_ERROR(Kernels::Conv2d(Batched(model::kLayer0Params, batches), input,
+  INTEGR8_BENCH_RETURN_IF_ERROR(Conv2d(Batched(model::kLayer0Params, batches), input,
                                                 model::kLayer0Filter, model::kLayer0Bias, a));
   INTEGR8_BENCH_RETURN_IF_ERROR(MaxPool2d(Batched(model::kLayer3Params, batches), a, b));
-  INTEGR8_BENCH_RETURN_IF_ERROR(Kernels::Conv2d(Batched(model::kLayer4Params, batches), b,
+  INTEGR8_BENCH_RETURN_IF_ERROR(Conv2d(Batched(model::kLayer4Params, batches), b,
                                                 model::kLayer4Filter, model::kLayer4Bias, a));
   INTEGR8_BENCH_RETURN_IF_ERROR(MaxPool2d(Batched(model::kLayer7Params, batches), a, b));
-  INTEGR8_BENCH_RETURN_IF_ERROR(Kernels::Conv2d(Batched(model::kLayer8Params, batches), b,
+  INTEGR8_BENCH_RETURN_IF_ERROR(Conv2d(Batched(model::kLayer8Params, batches), b,
                                                 model::kLayer8Filter, model::kLayer8Bias, a));
   INTEGR8_BENCH_RETURN_IF_ERROR(MaxPool2d(Batched(model::kLayer11Params, batches), a, b));
   // The 3x3x32 NHWC feature map of each sample is its flattened Linear input.
-  return Kernels::Linear(Batched(model::kLayer13Params, batches), b, model::kLayer13Weights,
+  return Linear(Batched(model::kLayer13Params, batches), b, model::kLayer13Weights,
                          model::kLayer13Bias, output);
 }
 
@@ -130,6 +107,16 @@ Status RunGraph(const int8_t* input, int8_t* output, int32_t samples) {
   }
   return Status::kOk;
 }
+
+// The generated graph, all samples at once, in an arena allocated before timing.
+template <typename Model>
+struct GraphBatch {
+  explicit GraphBatch(int32_t samples) : arena(Model::ArenaBytes(samples)) {}
+  Status operator()(const int8_t* input, int8_t* output, Activations& activations) {
+    return Model::InvokeBatch(input, output, activations.batches, arena.data(), arena.size());
+  }
+  std::vector<int8_t> arena;
+};
 
 // Per-inference time: seconds per iteration divided by the samples each iteration runs.
 void ReportPerInference(benchmark::State& state, int32_t samples) {
@@ -155,8 +142,8 @@ void Time(benchmark::State& state, int32_t samples, int32_t output_elements, Run
   ReportPerInference(state, samples);
 }
 
-template <typename Model, typename Portable, typename X86>
-bool SameOutputs(const char* name, Portable portable, X86 x86) {
+template <typename Model, typename Portable>
+bool SameOutputs(const char* name, Portable portable) {
   constexpr int32_t kSamples = 64;
   const std::vector<int8_t> input =
       RandomInt8(static_cast<size_t>(kSamples * kSampleElements), -128, 127, 12);
@@ -166,17 +153,17 @@ bool SameOutputs(const char* name, Portable portable, X86 x86) {
   std::vector<int8_t> graph(output_size, int8_t{0x5A});
   Activations activations(kSamples);
   if (portable(input.data(), expected.data(), activations) != Status::kOk ||
-      x86(input.data(), batched.data(), activations) != Status::kOk ||
+      GraphBatch<Model>(kSamples)(input.data(), batched.data(), activations) != Status::kOk ||
       RunGraph<Model>(input.data(), graph.data(), kSamples) != Status::kOk) {
     std::fprintf(stderr, "%s: a run failed\n", name);
     return false;
   }
-  return SameBytes(std::string(name) + "/layers_x86", expected, batched) &&
+  return SameBytes(std::string(name) + "/graph_x86/batch", expected, batched) &&
          SameBytes(std::string(name) + "/graph_x86", expected, graph);
 }
 
-template <typename Model, typename Portable, typename X86>
-void Register(const std::string& name, Portable portable, X86 x86) {
+template <typename Model, typename Portable>
+void Register(const std::string& name, Portable portable) {
   for (const int32_t samples : {1, 64, 1024}) {
     const std::string suffix = std::to_string(samples);
     benchmark::RegisterBenchmark(
@@ -190,9 +177,10 @@ void Register(const std::string& name, Portable portable, X86 x86) {
                                  [samples, portable](benchmark::State& state) {
                                    Time(state, samples, Model::kOutputElements, portable);
                                  });
-    benchmark::RegisterBenchmark((name + "/layers_x86/batch:" + suffix).c_str(),
-                                 [samples, x86](benchmark::State& state) {
-                                   Time(state, samples, Model::kOutputElements, x86);
+    benchmark::RegisterBenchmark((name + "/graph_x86/batch:" + suffix).c_str(),
+                                 [samples](benchmark::State& state) {
+                                   Time(state, samples, Model::kOutputElements,
+                                        GraphBatch<Model>(samples));
                                  });
   }
 }
@@ -205,18 +193,14 @@ int main(int argc, char** argv) {
   using MlpModel = integr8_models::mnist_mlp::Model;
   using ConvNetModel = integr8_models::mnist_convnet::Model;
   benchmark::Initialize(&argc, argv);
-  const auto mlp_portable = RunMlp<PortableKernels>;
-  const auto mlp_x86 = RunMlp<X86Kernels>;
-  const auto convnet_portable = RunConvNet<PortableKernels>;
-  const auto convnet_x86 = RunConvNet<X86Kernels>;
   // Refuse to time anything that does not reproduce the portable kernels.
-  if (!SameOutputs<MlpModel>("MnistMlp", mlp_portable, mlp_x86) ||
-      !SameOutputs<ConvNetModel>("MnistConvNet", convnet_portable, convnet_x86)) {
+  if (!SameOutputs<MlpModel>("MnistMlp", RunMlpPortable) ||
+      !SameOutputs<ConvNetModel>("MnistConvNet", RunConvNetPortable)) {
     std::fprintf(stderr, "refusing to report: the x86 backend differs from the portable one\n");
     return 1;
   }
-  Register<MlpModel>("MnistMlp", mlp_portable, mlp_x86);
-  Register<ConvNetModel>("MnistConvNet", convnet_portable, convnet_x86);
+  Register<MlpModel>("MnistMlp", RunMlpPortable);
+  Register<ConvNetModel>("MnistConvNet", RunConvNetPortable);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -320,9 +320,27 @@ inline py::array NewInt8Matrix(py::ssize_t rows, py::ssize_t columns) {
 
 // Arenas up to this size live on the calling thread's stack when one worker runs the batch
 // (small enough for any thread stack, even one set by threading.stack_size(32 KiB)); larger
-// ones, and multi-worker arenas, are allocated per call. Either way every call and every worker has its own
-// arena, so concurrent run() calls from several Python threads share nothing.
+// ones, and multi-worker arenas, are allocated per call. Either way every call and every
+// worker has its own arena, so concurrent run() calls from several Python threads share
+// nothing.
 constexpr size_t kStackArenaBytes = 4096;
+
+// Samples go through Model::InvokeBatch several at a time, so that each kernel multiplies
+// several rows against weights it loaded once: as many as keep one step's arena within
+// kStepArenaBytes (so that it stays in the core's cache beside the weights), at most
+// kMaxSamplesPerStep. A model with a large arena runs one sample per step.
+constexpr size_t kStepArenaBytes = 32 * 1024;
+constexpr int32_t kMaxSamplesPerStep = 64;
+
+template <class Model>
+constexpr int32_t SamplesPerStep() {
+  int32_t samples = 1;
+  while (samples < kMaxSamplesPerStep && samples < Model::kMaxBatches &&
+         Model::ArenaBytes(samples + 1) <= kStepArenaBytes) {
+    ++samples;
+  }
+  return samples;
+}
 
 }  // namespace model_internal
 
@@ -338,8 +356,9 @@ class ModelRunner {
 
   // batch: int8 [N, H, W, C] or [N, H * W * C]; returns int8 [N, output_elements]. Samples
   // are split into `threads` contiguous chunks, each run by its own thread with its own
-  // arena, with the GIL released. One worker (one sample, or threads=1) runs on the calling
-  // thread: no thread is started, and an arena of at most kStackArenaBytes is on its stack.
+  // arena, with the GIL released, kSamplesPerStep at a time. One worker (one sample, or
+  // threads=1) runs on the calling thread: no thread is started, and an arena of at most
+  // kStackArenaBytes is on its stack.
   py::array Run(py::handle batch, py::handle threads) const {
     // Built once per runner: the success path constructs no std::string.
     const Call& call = run_call_;
@@ -388,18 +407,20 @@ class ModelRunner {
     int8_t* output_data = static_cast<int8_t*>(output.mutable_data());
     const auto total = static_cast<size_t>(samples);
 
+    // Every worker's chunk has at most ceil(total / workers) samples.
+    const size_t arena_bytes = StepArenaBytes((total + workers - 1) / workers);
     if (workers == 1) {
       // The calling thread runs every sample. The GIL is still released: it measured
       // ~0.07 us, and keeps other Python threads (perhaps running models too) going meanwhile.
       size_t failed_sample = 0;
       integr8::Status status = integr8::Status::kOk;
-      if constexpr (Model::kArenaBytes <= model_internal::kStackArenaBytes) {
+      if (arena_bytes <= model_internal::kStackArenaBytes) {
         py::gil_scoped_release release;
-        alignas(64) int8_t arena[std::max<size_t>(Model::kArenaBytes, 1)];
+        alignas(64) int8_t arena[model_internal::kStackArenaBytes];
         status = RunSamples(input_data, output_data, 0, total, arena, &failed_sample);
       } else {
         // Allocated here, where bad_alloc becomes MemoryError, not with the GIL released.
-        const model_internal::Arena arena = model_internal::AllocateArena(Model::kArenaBytes);
+        const model_internal::Arena arena = model_internal::AllocateArena(arena_bytes);
         py::gil_scoped_release release;
         status = RunSamples(input_data, output_data, 0, total, arena.get(), &failed_sample);
       }
@@ -411,7 +432,7 @@ class ModelRunner {
     std::vector<model_internal::Arena> arenas;
     arenas.reserve(workers);
     for (size_t worker = 0; worker < workers; ++worker) {
-      arenas.push_back(model_internal::AllocateArena(Model::kArenaBytes));
+      arenas.push_back(model_internal::AllocateArena(arena_bytes));
     }
     std::vector<integr8::Status> statuses(workers, integr8::Status::kOk);
     std::vector<size_t> failed_samples(workers, 0);
@@ -448,16 +469,29 @@ class ModelRunner {
   }
 
  private:
-  // Runs samples [begin, end); on the first failure stores its index in *failed_sample and
-  // returns its Status. Touches no Python object: called with the GIL released.
+  static constexpr size_t kSamplesPerStep =
+      static_cast<size_t>(model_internal::SamplesPerStep<Model>());
+
+  // Arena bytes for a chunk of `samples` samples run kSamplesPerStep at a time.
+  static size_t StepArenaBytes(size_t samples) {
+    return Model::ArenaBytes(static_cast<int32_t>(std::min(samples, kSamplesPerStep)));
+  }
+
+  // Runs samples [begin, end), kSamplesPerStep at a time, from an arena of at least
+  // StepArenaBytes(end - begin) bytes; on the first failure stores the index of the first
+  // sample of the failing step in *failed_sample and returns its Status. Touches no Python
+  // object: called with the GIL released.
   static integr8::Status RunSamples(const int8_t* input_data, int8_t* output_data,
                                     size_t begin, size_t end, int8_t* arena,
                                     size_t* failed_sample) {
-    for (size_t sample = begin; sample < end; ++sample) {
-      const integr8::Status status = Model::Invoke(
-          input_data + sample * static_cast<size_t>(Model::kInputElements),
-          output_data + sample * static_cast<size_t>(Model::kOutputElements), arena,
-          Model::kArenaBytes);
+    for (size_t sample = begin; sample < end; sample += kSamplesPerStep) {
+      const size_t step = std::min(kSamplesPerStep, end - sample);
+      const int8_t* step_input = input_data + sample * static_cast<size_t>(Model::kInputElements);
+      int8_t* step_output = output_data + sample * static_cast<size_t>(Model::kOutputElements);
+      const integr8::Status status =
+          step == 1 ? Model::Invoke(step_input, step_output, arena, Model::kArenaBytes)
+                    : Model::InvokeBatch(step_input, step_output, static_cast<int32_t>(step),
+                                         arena, Model::ArenaBytes(static_cast<int32_t>(step)));
       if (status != integr8::Status::kOk) {
         *failed_sample = sample;
         return status;

@@ -1,8 +1,10 @@
 // The compile-time graph: arena sizes against hand-computed minima, outputs against the same
-// kernels chained by hand, and the errors Invoke reports.
+// kernels chained by hand, batches against sample-by-sample runs, and the errors Invoke and
+// InvokeBatch report.
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -197,6 +199,74 @@ TEST(GraphTest, RunsFromStaticArena) {
   std::array<int8_t, 3> output{};
   EXPECT_EQ(ConvNet::Invoke(input.data(), output.data(), g_static_arena, sizeof g_static_arena),
             Status::kOk);
+}
+
+// ---- Batches --------------------------------------------------------------------------
+// Every tensor and scratch scales with the batch, so the hand-computed minima scale too.
+static_assert(Mlp::ArenaBytes(4) == 4 * 11);
+static_assert(ConvNet::ArenaBytes(3) == 3 * 90);
+static_assert(ResidualNet::ArenaBytes(2) == 2 * 64);
+static_assert(ConvNet::kMaxBatches == INT32_MAX / 72);  // conv1's output is the largest
+
+// Runs `batches` pseudo-random samples through InvokeBatch, from an arena of exactly
+// ArenaBytes(batches) filled with garbage, and compares with Invoke on each sample.
+template <typename Model>
+void ExpectBatchMatchesSamples(int32_t batches) {
+  const size_t samples = static_cast<size_t>(batches);
+  std::vector<int8_t> input(samples * Model::kInputElements);
+  for (size_t i = 0; i < input.size(); ++i) {
+    input[i] = static_cast<int8_t>(static_cast<int>((i * 97 + 13) % 256) - 128);
+  }
+  std::vector<int8_t> arena(Model::ArenaBytes(batches), int8_t{0x3C});
+  std::vector<int8_t> output(samples * Model::kOutputElements, int8_t{0x55});
+  ASSERT_EQ(Model::InvokeBatch(input.data(), output.data(), batches, arena.data(), arena.size()),
+            Status::kOk);
+
+  std::vector<int8_t> sample_arena(Model::kArenaBytes);
+  std::vector<int8_t> expected(output.size(), int8_t{-0x56});
+  for (size_t sample = 0; sample < samples; ++sample) {
+    ASSERT_EQ(Model::Invoke(input.data() + sample * Model::kInputElements,
+                            expected.data() + sample * Model::kOutputElements,
+                            sample_arena.data(), sample_arena.size()),
+              Status::kOk);
+  }
+  EXPECT_EQ(output, expected) << batches << " samples";
+}
+
+TEST(GraphBatchTest, MlpMatchesSampleBySample) {
+  for (const int32_t batches : {1, 2, 3, 7, 64}) ExpectBatchMatchesSamples<Mlp>(batches);
+}
+
+TEST(GraphBatchTest, ConvNetMatchesSampleBySample) {
+  for (const int32_t batches : {1, 2, 5, 16}) ExpectBatchMatchesSamples<ConvNet>(batches);
+}
+
+TEST(GraphBatchTest, ResidualNetMatchesSampleBySample) {
+  for (const int32_t batches : {1, 3, 8}) ExpectBatchMatchesSamples<ResidualNet>(batches);
+}
+
+TEST(GraphBatchTest, RejectsBadBatchesAndBuffersWithoutWriting) {
+  constexpr int32_t kBatches = 3;
+  const std::vector<int8_t> input(kBatches * Mlp::kInputElements, int8_t{7});
+  std::vector<int8_t> arena(Mlp::ArenaBytes(kBatches));
+  const std::vector<int8_t> untouched(kBatches * Mlp::kOutputElements, int8_t{0x11});
+  std::vector<int8_t> output = untouched;
+  const auto run = [&](int32_t batches, size_t arena_bytes) {
+    return Mlp::InvokeBatch(input.data(), output.data(), batches, arena.data(), arena_bytes);
+  };
+  EXPECT_EQ(run(0, arena.size()), Status::kBadShape);
+  EXPECT_EQ(run(-1, arena.size()), Status::kBadShape);
+  EXPECT_EQ(run(Mlp::kMaxBatches + 1, arena.size()), Status::kBadShape);
+  EXPECT_EQ(run(kBatches, arena.size() - 1), Status::kArenaTooSmall);
+  EXPECT_EQ(Mlp::InvokeBatch(nullptr, output.data(), kBatches, arena.data(), arena.size()),
+            Status::kNullPointer);
+  EXPECT_EQ(Mlp::InvokeBatch(input.data(), output.data(), kBatches, nullptr, arena.size()),
+            Status::kNullPointer);
+  // The last sample's output would overlap the arena's first bytes.
+  EXPECT_EQ(Mlp::InvokeBatch(input.data(), arena.data() + arena.size() - 1, kBatches,
+                             arena.data(), arena.size()),
+            Status::kAliasing);
+  EXPECT_EQ(output, untouched);
 }
 
 }  // namespace

@@ -1,6 +1,12 @@
 // Compile-time layer descriptors: each binds a kernel to constexpr parameters and constant
 // weights, proves them valid with static_assert, and exposes the layer interface that
 // Sequential chains (see graph/sequential.h). Layers process one sample (batches == 1).
+// Since the parameters are proven at compile time and Sequential checks the caller's buffers
+// once, every kernel is called with Checks::kProvenByCaller: no per-call re-validation.
+// InvokeBatch runs `batches` samples at once, a host path: the binding uses it so that a
+// Linear kernel multiplies several rows against weights it loaded once. Kernels called on a
+// whole batch keep their entry checks (cheap next to a batch), since the scaled element
+// counts are not proven at compile time.
 // Linear, Conv2d and DepthwiseConv2d run integr8::backend::allocation_free's implementation
 // (integr8/backend/select.h): the portable kernels, or the bit-exact x86 backend when the
 // target has AVX2, or the Arm DSP backend on a Cortex-M with the DSP extension; never one
@@ -28,6 +34,35 @@
 
 namespace integr8 {
 
+namespace graph_internal {
+
+// Element-wise parameters for `batches` samples. Sequential::InvokeBatch bounds batches so
+// that no scaled element count leaves int32.
+template <typename Params>
+constexpr Params WithSizeForBatches(const Params& params, int32_t batches) {
+  Params batched = params;
+  batched.size = params.size * batches;
+  return batched;
+}
+
+// Runs Layer::Invoke on each sample of a batch, reusing one sample's scratch. For the layers
+// whose kernels see many rows per sample anyway (a convolution has one per output position),
+// batching gains nothing, while the one-sample path keeps every shape a compile-time constant
+// that the compiler specializes the kernel for.
+template <typename Layer>
+Status InvokeEachSample(const int8_t* input, int8_t* output, int8_t* scratch,
+                        int32_t batches) {
+  for (int32_t sample = 0; sample < batches; ++sample) {
+    const Status status = Layer::Invoke(input, output, scratch);
+    if (status != Status::kOk) return status;
+    input += Layer::kInputElements;
+    output += Layer::kOutputElements;
+  }
+  return Status::kOk;
+}
+
+}  // namespace graph_internal
+
 template <const LinearParams& kParams, const int8_t* kWeights, const int32_t* kBias>
 struct LinearLayer {
   static_assert(kParams.batches == 1, "graph layers process one sample");
@@ -40,10 +75,17 @@ struct LinearLayer {
   static constexpr int32_t kInputElements = kParams.input_features;
   static constexpr int32_t kOutputElements = kParams.output_features;
   static constexpr bool kInPlace = false;
-  static constexpr size_t kScratchBytes = 0;
+  static constexpr size_t ScratchBytes(int32_t /*batches*/) { return 0; }
 
   static Status Invoke(const int8_t* input, int8_t* output, int8_t* /*scratch*/) {
-    return backend::allocation_free::Linear(kParams, input, kWeights, kBias, output);
+    return backend::allocation_free::Linear<int8_t, int8_t, int32_t, Checks::kProvenByCaller>(
+        kParams, input, kWeights, kBias, output);
+  }
+  static Status InvokeBatch(const int8_t* input, int8_t* output, int8_t* /*scratch*/,
+                            int32_t batches) {
+    LinearParams params = kParams;
+    params.batches = batches;
+    return backend::allocation_free::Linear(params, input, kWeights, kBias, output);
   }
 };
 
@@ -63,12 +105,19 @@ struct Conv2dLayer {
   static constexpr int32_t kOutputElements =
       OutputHeight(kParams) * OutputWidth(kParams) * kParams.output_channels;
   static constexpr bool kInPlace = false;
-  // The Arm DSP backend keeps im2col patches here; the other backends need none.
-  static constexpr size_t kScratchBytes = backend::allocation_free::Conv2dScratchBytes(kParams);
+  // The Arm DSP backend keeps im2col patches here; the other backends need none. A batch runs
+  // sample by sample, so one sample's scratch serves it.
+  static constexpr size_t ScratchBytes(int32_t /*batches*/) {
+    return backend::allocation_free::Conv2dScratchBytes(kParams);
+  }
 
   static Status Invoke(const int8_t* input, int8_t* output, int8_t* scratch) {
-    return backend::allocation_free::Conv2d(kParams, input, kFilter, kBias, output, scratch,
-                                            kScratchBytes);
+    return backend::allocation_free::Conv2d<int8_t, int8_t, int32_t, Checks::kProvenByCaller>(
+        kParams, input, kFilter, kBias, output, scratch, ScratchBytes(1));
+  }
+  static Status InvokeBatch(const int8_t* input, int8_t* output, int8_t* scratch,
+                            int32_t batches) {
+    return graph_internal::InvokeEachSample<Conv2dLayer>(input, output, scratch, batches);
   }
 };
 
@@ -87,10 +136,17 @@ struct DepthwiseConv2dLayer {
   static constexpr int32_t kOutputElements = OutputHeight(kParams) * OutputWidth(kParams) *
                                              kParams.input_channels * kParams.depth_multiplier;
   static constexpr bool kInPlace = false;
-  static constexpr size_t kScratchBytes = 0;
+  static constexpr size_t ScratchBytes(int32_t /*batches*/) { return 0; }
 
   static Status Invoke(const int8_t* input, int8_t* output, int8_t* /*scratch*/) {
-    return backend::allocation_free::DepthwiseConv2d(kParams, input, kFilter, kBias, output);
+    return backend::allocation_free::DepthwiseConv2d<int8_t, int8_t, int32_t,
+                                                     Checks::kProvenByCaller>(
+        kParams, input, kFilter, kBias, output);
+  }
+  static Status InvokeBatch(const int8_t* input, int8_t* output, int8_t* scratch,
+                            int32_t batches) {
+    return graph_internal::InvokeEachSample<DepthwiseConv2dLayer>(input, output, scratch,
+                                                                  batches);
   }
 };
 
@@ -106,10 +162,15 @@ struct Pool2dLayer {
   static constexpr int32_t kOutputElements =
       OutputHeight(kParams) * OutputWidth(kParams) * kParams.channels;
   static constexpr bool kInPlace = false;
-  static constexpr size_t kScratchBytes = 0;
+  static constexpr size_t ScratchBytes(int32_t /*batches*/) { return 0; }
 
   static Status Invoke(const int8_t* input, int8_t* output, int8_t* /*scratch*/) {
-    return kMax ? MaxPool2d(kParams, input, output) : AvgPool2d(kParams, input, output);
+    return kMax ? MaxPool2d<int8_t, Checks::kProvenByCaller>(kParams, input, output)
+                : AvgPool2d<int8_t, Checks::kProvenByCaller>(kParams, input, output);
+  }
+  static Status InvokeBatch(const int8_t* input, int8_t* output, int8_t* scratch,
+                            int32_t batches) {
+    return graph_internal::InvokeEachSample<Pool2dLayer>(input, output, scratch, batches);
   }
 };
 
@@ -127,10 +188,14 @@ struct ReluLayer {
   static constexpr int32_t kInputElements = kParams.size;
   static constexpr int32_t kOutputElements = kParams.size;
   static constexpr bool kInPlace = true;
-  static constexpr size_t kScratchBytes = 0;
+  static constexpr size_t ScratchBytes(int32_t /*batches*/) { return 0; }
 
   static Status Invoke(const int8_t* input, int8_t* output, int8_t* /*scratch*/) {
-    return Relu(kParams, input, output);
+    return Relu<int8_t, Checks::kProvenByCaller>(kParams, input, output);
+  }
+  static Status InvokeBatch(const int8_t* input, int8_t* output, int8_t* /*scratch*/,
+                            int32_t batches) {
+    return Relu(graph_internal::WithSizeForBatches(kParams, batches), input, output);
   }
 };
 
@@ -147,14 +212,28 @@ struct ResidualLayer {
   static constexpr int32_t kInputElements = kParams.size;
   static constexpr int32_t kOutputElements = kParams.size;
   static constexpr bool kInPlace = false;
-  static constexpr size_t kScratchBytes =
-      static_cast<size_t>(kParams.size) + Body::kScratchBytes;
+  static constexpr size_t ScratchBytes(int32_t batches) {
+    return BranchBytes(batches) + Body::ScratchBytes(batches);
+  }
 
   static Status Invoke(const int8_t* input, int8_t* output, int8_t* scratch) {
     int8_t* branch = scratch;
-    const Status status = Body::Invoke(input, branch, scratch + kParams.size);
+    const Status status = Body::Invoke(input, branch, scratch + BranchBytes(1));
     if (status != Status::kOk) return status;
-    return Add(kParams, input, branch, output);
+    return Add<int8_t, Checks::kProvenByCaller>(kParams, input, branch, output);
+  }
+  static Status InvokeBatch(const int8_t* input, int8_t* output, int8_t* scratch,
+                            int32_t batches) {
+    int8_t* branch = scratch;
+    const Status status =
+        Body::InvokeBatch(input, branch, scratch + BranchBytes(batches), batches);
+    if (status != Status::kOk) return status;
+    return Add(graph_internal::WithSizeForBatches(kParams, batches), input, branch, output);
+  }
+
+ private:
+  static constexpr size_t BranchBytes(int32_t batches) {
+    return static_cast<size_t>(kParams.size) * static_cast<size_t>(batches);
   }
 };
 
