@@ -66,6 +66,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 _REPO_DIR = _PACKAGE_DIR.parents[1]  # python/integr8 -> repository root, in a source tree
 _TEMPLATE = "_model_module.cpp"
 _BINDING_HEADER = "model_binding.h"
+_BINDING_HEADERS = (_BINDING_HEADER, "worker_pool.h")  # what the template includes from there
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _NAMESPACE = re.compile(
     r"namespace\s+integr8_models\s*(?:::\s*(\w+)|\{\s*(?:inline\s+)?namespace\s+(\w+))")
@@ -228,7 +229,8 @@ def build(header_path: str | os.PathLike, *, name: str | None = None) -> types.M
 
     digest = hashlib.sha256()
     for part in (header_bytes, name.encode(), template.read_bytes(),
-                 (binding / _BINDING_HEADER).read_bytes(), shlex.join(compiler).encode(),
+                 *((binding / header_name).read_bytes() for header_name in _BINDING_HEADERS),
+                 shlex.join(compiler).encode(),
                  _compiler_version(tuple(compiler)).encode(), shlex.join(flags).encode(),
                  headers_sha256(include).encode(), sys.version.encode(),
                  _extension_suffix().encode(), _pybind11_version().encode(),

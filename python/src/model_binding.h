@@ -18,12 +18,13 @@
 #include <memory>
 #include <new>
 #include <string>
-#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include <integr8/integr8.h>
+
+#include "worker_pool.h"
 
 namespace integr8_python {
 
@@ -355,10 +356,11 @@ class ModelRunner {
   const std::string& name() const { return name_; }
 
   // batch: int8 [N, H, W, C] or [N, H * W * C]; returns int8 [N, output_elements]. Samples
-  // are split into `threads` contiguous chunks, each run by its own thread with its own
-  // arena, with the GIL released, kSamplesPerStep at a time. One worker (one sample, or
-  // threads=1) runs on the calling thread: no thread is started, and an arena of at most
-  // kStackArenaBytes is on its stack.
+  // are split into `threads` contiguous chunks, each with its own arena, run with the GIL
+  // released kSamplesPerStep at a time: the first on the calling thread, the others on the
+  // threads of the process's WorkerPool, which later calls reuse. One worker (one sample, or
+  // threads=1) runs on the calling thread alone, with an arena of at most kStackArenaBytes
+  // on its stack.
   py::array Run(py::handle batch, py::handle threads) const {
     // Built once per runner: the success path constructs no std::string.
     const Call& call = run_call_;
@@ -390,7 +392,8 @@ class ModelRunner {
       workers = static_cast<size_t>(requested);
     }
     workers = std::min(workers, static_cast<size_t>(samples));
-    // Each worker is a thread and an arena: threads=10**6 must not mean a million of both.
+    // Each worker is a thread, kept for later calls, and an arena: threads=10**6 must not
+    // mean a million of both.
     // The result does not depend on the count, so a larger request is clamped.
     constexpr size_t kMaxWorkers = 256;
     workers = std::min(workers, kMaxWorkers);
@@ -444,21 +447,10 @@ class ModelRunner {
       statuses[worker] = RunSamples(input_data, output_data, begin, end, arenas[worker].get(),
                                     &failed_samples[worker]);
     };
+    WorkerPool& pool = WorkerPool::Get();  // with the GIL held, as Get requires
     {
       py::gil_scoped_release release;
-      std::vector<std::thread> pool;
-      std::vector<size_t> here;  // chunks no thread could be started for run on this one
-      pool.reserve(workers);
-      for (size_t worker = 1; worker < workers; ++worker) {
-        try {
-          pool.emplace_back(run_chunk, worker);
-        } catch (const std::system_error&) {
-          here.push_back(worker);
-        }
-      }
-      run_chunk(0);
-      for (const size_t worker : here) run_chunk(worker);
-      for (std::thread& thread : pool) thread.join();
+      pool.Run(workers, run_chunk);
     }
     for (size_t worker = 0; worker < workers; ++worker) {
       if (statuses[worker] != integr8::Status::kOk) {

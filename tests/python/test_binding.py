@@ -14,7 +14,9 @@ Skipped when integr8._core is not built (`pip install .` from the repository roo
 
 from __future__ import annotations
 
+import concurrent.futures
 import importlib
+import multiprocessing
 import os
 import pathlib
 import subprocess
@@ -560,6 +562,46 @@ def test_bars_model_rejects_malformed_batches(batch, threads, error):
 def test_bars_model_more_threads_than_samples():
     batch = int8s(np.random.default_rng(5), (3, 36))
     assert_same(core.BarsModel().run(batch, threads=64), bars_reference(batch))
+
+
+def test_concurrent_runs_share_the_worker_pool():
+    # Python threads calling run() at once take turns on the pool's threads; each gets its
+    # own results, whatever thread count each asks for.
+    rng = np.random.default_rng(23)
+    batches = [int8s(rng, (samples, 36)) for samples in (5, 64, 200, 17, 1, 300, 33, 90)]
+    model = core.BarsModel()
+
+    def run(index):
+        return model.run(batches[index], threads=1 + index % 4)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(5):
+            for index, result in enumerate(pool.map(run, range(len(batches)))):
+                assert_same(result, bars_reference(batches[index]))
+
+
+def _run_in_forked_child(batch, queue):
+    queue.put(core.BarsModel().run(batch, threads=3))
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
+                    reason="needs fork()")
+def test_worker_pool_works_after_fork():
+    # The parent's pool threads do not exist in a child made by fork(); the child must start
+    # its own instead of waiting for them.
+    batch = int8s(np.random.default_rng(29), (64, 36))
+    core.BarsModel().run(batch, threads=3)  # the parent's pool now has threads
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_run_in_forked_child, args=(batch, queue))
+    child.start()
+    try:
+        assert_same(queue.get(timeout=60), bars_reference(batch))
+    finally:
+        child.join(timeout=60)
+        if child.is_alive():
+            child.kill()
+    assert child.exitcode == 0
 
 
 # ---------------------------------------------------------------------------------------
