@@ -26,13 +26,13 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "integr8/kernels/conv2d.h"
 #include "integr8/kernels/linear.h"
 #include "integr8/types.h"
+#include "unit/test_random.h"
 
 #if __has_include("golden/golden_vectors.h")
 #include "golden/golden_vectors.h"
@@ -58,18 +58,10 @@ inline int32_t MaxBias(int32_t products) {
 
 // --- Random operands ---------------------------------------------------------------------
 
-class Random {
+// The shared random source plus the operand shapes this suite needs.
+class Random : public test_support::Random {
  public:
-  explicit Random(uint32_t seed) : engine_(seed) {}
-  // Drawn as an unsigned offset from low: libstdc++'s uniform_int_distribution<int32_t>
-  // converts a negative bound to unsigned internally, which -fsanitize=implicit-conversion
-  // reports.
-  int32_t Uniform(int32_t low, int32_t high) {
-    const uint32_t span = static_cast<uint32_t>(int64_t{high} - low);
-    const uint32_t offset = std::uniform_int_distribution<uint32_t>(0, span)(engine_);
-    return static_cast<int32_t>(int64_t{low} + offset);
-  }
-  bool Percent(int32_t percent) { return Uniform(0, 99) < percent; }
+  using test_support::Random::Random;
 
   // Activations in [-128, 127], weights in [-127, 127]; some tensors use only the two
   // extremes, which maximizes every |product|.
@@ -111,9 +103,6 @@ class Random {
     }
     return values;
   }
-
- private:
-  std::mt19937 engine_;
 };
 
 // Bits needed for a positive value.

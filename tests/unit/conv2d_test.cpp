@@ -6,9 +6,10 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <random>
 #include <string>
 #include <vector>
+
+#include "unit/test_random.h"
 
 namespace integr8 {
 namespace {
@@ -370,31 +371,7 @@ std::vector<int8_t> ReferenceConv2d(const Conv2dParams& params,
   return output;
 }
 
-class Random {
- public:
-  explicit Random(uint32_t seed) : engine_(seed) {}
-  // Drawn as an unsigned offset from low (the same values): libstdc++'s
-  // uniform_int_distribution<int32_t> converts a negative bound to unsigned internally, which
-  // -fsanitize=implicit-conversion reports.
-  int32_t Uniform(int32_t low, int32_t high) {
-    const uint32_t span = static_cast<uint32_t>(int64_t{high} - low);
-    const uint32_t offset = std::uniform_int_distribution<uint32_t>(0, span)(engine_);
-    return static_cast<int32_t>(int64_t{low} + offset);
-  }
-  std::vector<int8_t> Int8s(size_t count, int32_t low, int32_t high) {
-    std::vector<int8_t> values(count);
-    for (int8_t& value : values) value = static_cast<int8_t>(Uniform(low, high));
-    return values;
-  }
-  std::vector<int32_t> Int32s(size_t count, int32_t low, int32_t high) {
-    std::vector<int32_t> values(count);
-    for (int32_t& value : values) value = Uniform(low, high);
-    return values;
-  }
-
- private:
-  std::mt19937 engine_;
-};
+using test_support::Random;
 
 TEST(Conv2dTest, MatchesPaddedInputReferenceOnRandomShapes) {
   Random random(20240611);

@@ -6,11 +6,11 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "integr8/kernels/conv2d.h"
+#include "unit/test_random.h"
 
 namespace integr8 {
 namespace {
@@ -365,31 +365,7 @@ std::vector<int8_t> ReferenceDepthwiseConv2d(const DepthwiseConv2dParams& params
   return output;
 }
 
-class Random {
- public:
-  explicit Random(uint32_t seed) : engine_(seed) {}
-  // Drawn as an unsigned offset from low (the same values): libstdc++'s
-  // uniform_int_distribution<int32_t> converts a negative bound to unsigned internally, which
-  // -fsanitize=implicit-conversion reports.
-  int32_t Uniform(int32_t low, int32_t high) {
-    const uint32_t span = static_cast<uint32_t>(int64_t{high} - low);
-    const uint32_t offset = std::uniform_int_distribution<uint32_t>(0, span)(engine_);
-    return static_cast<int32_t>(int64_t{low} + offset);
-  }
-  std::vector<int8_t> Int8s(size_t count, int32_t low, int32_t high) {
-    std::vector<int8_t> values(count);
-    for (int8_t& value : values) value = static_cast<int8_t>(Uniform(low, high));
-    return values;
-  }
-  std::vector<int32_t> Int32s(size_t count, int32_t low, int32_t high) {
-    std::vector<int32_t> values(count);
-    for (int32_t& value : values) value = Uniform(low, high);
-    return values;
-  }
-
- private:
-  std::mt19937 engine_;
-};
+using test_support::Random;
 
 // A random valid case; the vectors own the buffers params.requantize points into.
 struct RandomCase {
