@@ -330,14 +330,14 @@ constexpr size_t kStackArenaBytes = 4096;
 // several rows against weights it loaded once: as many as keep one step's arena within
 // kStepArenaBytes (so that it stays in the core's cache beside the weights), at most
 // kMaxSamplesPerStep. A model with a large arena runs one sample per step.
-constexpr size_t kStepArenaBytes = 32 * 1024;
+constexpr size_t kStepArenaBytes = size_t{32} * 1024;
 constexpr int32_t kMaxSamplesPerStep = 64;
 
 template <class Model>
 constexpr int32_t SamplesPerStep() {
+  const int32_t most = std::min(kMaxSamplesPerStep, Model::kMaxBatches);
   int32_t samples = 1;
-  while (samples < kMaxSamplesPerStep && samples < Model::kMaxBatches &&
-         Model::ArenaBytes(samples + 1) <= kStepArenaBytes) {
+  while (samples < most && Model::ArenaBytes(samples + 1) <= kStepArenaBytes) {
     ++samples;
   }
   return samples;
