@@ -118,8 +118,8 @@ TEST(ArmDspRequantizeTest, HighWordMatchesRequantize) {
         for (const int32_t acc : accs) {
           int8_t high_word = 0;
           int8_t unused = 0;
-          backend::arm_dsp::internal::RequantizeChannel(acc, acc, params, 0, true, &high_word,
-                                                        &unused);
+          backend::arm_dsp::internal::RequantizeChannel(acc, acc, multiplier, shift, params,
+                                                        true, &high_word, &unused);
           const int32_t expected = Requantize(acc, multiplier, shift, zero_point, -128, 127);
           ASSERT_EQ(int32_t{high_word}, expected)
               << "acc " << acc << " m " << multiplier << " n " << shift << " z " << zero_point;

@@ -160,14 +160,13 @@ inline bool CanRequantizeByHighWord(const RequantizeParams& requantize, int32_t 
   return true;
 }
 
-// acc0 and acc1, two accumulators of one channel (`channel` indexes the multipliers and
-// shifts), requantized into *output0 and then *output1 (which may be the same byte when
-// acc0 == acc1).
-INTEGR8_ARM_DSP_INLINE void RequantizeChannel(int32_t acc0, int32_t acc1, const RequantizeParams& requantize,
-                              int32_t channel, bool high_word, int8_t* output0,
-                              int8_t* output1) {
-  const int32_t multiplier = requantize.multipliers[channel];
-  const int32_t shift = requantize.shifts[channel];
+// acc0 and acc1, two accumulators of one channel with that channel's multiplier and shift,
+// requantized into *output0 and then *output1 (which may be the same byte when acc0 == acc1);
+// by the high word when `high_word` (CanRequantizeByHighWord held for the call).
+INTEGR8_ARM_DSP_INLINE void RequantizeChannel(int32_t acc0, int32_t acc1, int32_t multiplier,
+                                              int32_t shift, const RequantizeParams& requantize,
+                                              bool high_word, int8_t* output0,
+                                              int8_t* output1) {
   if (high_word) {
     const int32_t high_shift = shift - 32;
     // (2 z + 1) * 2^(s-1): |2 z + 1| <= 255 and s <= 22, so the product is exact in int32;
@@ -271,8 +270,10 @@ inline void ComputeBlock(const int8_t* activations, const int8_t* weights, const
   for (int col = 0; col < kCols; ++col) {
     const int32_t out_c = first_channel + col;
     // A single row writes its byte twice.
-    RequantizeChannel(acc[0][col], acc[kRows - 1][col], requantize, out_c & channel_mask,
-                      high_word, outputs[0] + out_c, outputs[kRows - 1] + out_c);
+    const int32_t channel = out_c & channel_mask;
+    RequantizeChannel(acc[0][col], acc[kRows - 1][col], requantize.multipliers[channel],
+                      requantize.shifts[channel], requantize, high_word, outputs[0] + out_c,
+                      outputs[kRows - 1] + out_c);
   }
 }
 
@@ -424,41 +425,52 @@ INTEGR8_ARM_DSP_INLINE void MacColumn(const int8_t* patches, const int8_t* row, 
 // Output channels [0, channels) of the two patches in scratch (one group's filter rows,
 // biases and requantization), written to output0[c] and output1[c]. output1 may equal
 // output0 when both patches are the same position: the second write stores the same byte.
-inline void ConvolvePatches(const int8_t* patches, const int8_t* filter, const int32_t* bias,
-                            int32_t channels, int32_t depth, const RequantizeParams& requantize,
-                            bool high_word, int8_t* output0, int8_t* output1) {
+// kHighWord: CanRequantizeByHighWord held for the call (a template parameter so that each
+// loop carries one requantization only).
+template <bool kHighWord>
+void ConvolvePatches(const int8_t* patches, const int8_t* filter, const int32_t* bias,
+                     int32_t channels, int32_t depth, const RequantizeParams& requantize,
+                     int8_t* output0, int8_t* output1) {
   const int32_t groups = depth / 4;
   const int32_t remaining = depth % 4;
+  // Per-tensor requantization reads entry 0 for every channel. Channels are indexed from
+  // loop-invariant bases (rather than with advancing pointers) because the MAC loop holds
+  // nearly every register: each base is then one reload, not a reload, add and store.
   const int32_t channel_mask = requantize.per_channel ? -1 : 0;
   int32_t out_c = 0;
   for (; out_c + 2 <= channels; out_c += 2) {
     const int8_t* group_patches = patches;
-    const int8_t* row = filter + static_cast<ptrdiff_t>(out_c) * depth;
+    const int8_t* taps = filter + static_cast<ptrdiff_t>(out_c) * depth;
     int32_t sum00 = bias[out_c];
     int32_t sum10 = sum00;
     int32_t sum01 = bias[out_c + 1];
     int32_t sum11 = sum01;
-    for (int32_t pair = groups / 2; pair > 0; --pair) {
-      MacGroup(group_patches, row, depth, sum00, sum01, sum10, sum11);
-      MacGroup(group_patches, row, depth, sum00, sum01, sum10, sum11);
+    for (int32_t group = groups / 2; group > 0; --group) {
+      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
+      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
     }
-    if (groups % 2 != 0) MacGroup(group_patches, row, depth, sum00, sum01, sum10, sum11);
+    if (groups % 2 != 0) MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
     if (remaining != 0) {
-      MacColumn(group_patches, row, 0, remaining, sum00, sum10);
-      MacColumn(group_patches, row + depth, 0, remaining, sum01, sum11);
+      MacColumn(group_patches, taps, 0, remaining, sum00, sum10);
+      MacColumn(group_patches, taps + depth, 0, remaining, sum01, sum11);
     }
-    RequantizeChannel(sum00, sum10, requantize, out_c & channel_mask, high_word,
-                      output0 + out_c, output1 + out_c);
-    RequantizeChannel(sum01, sum11, requantize, (out_c + 1) & channel_mask, high_word,
-                      output0 + out_c + 1, output1 + out_c + 1);
+    const int32_t channel0 = out_c & channel_mask;
+    const int32_t channel1 = (out_c + 1) & channel_mask;
+    RequantizeChannel(sum00, sum10, requantize.multipliers[channel0],
+                      requantize.shifts[channel0], requantize, kHighWord, output0 + out_c,
+                      output1 + out_c);
+    RequantizeChannel(sum01, sum11, requantize.multipliers[channel1],
+                      requantize.shifts[channel1], requantize, kHighWord, output0 + out_c + 1,
+                      output1 + out_c + 1);
   }
   if (out_c < channels) {
     int32_t sum0 = bias[out_c];
     int32_t sum1 = sum0;
     MacColumn(patches, filter + static_cast<ptrdiff_t>(out_c) * depth, groups, remaining, sum0,
               sum1);
-    RequantizeChannel(sum0, sum1, requantize, out_c & channel_mask, high_word, output0 + out_c,
-                      output1 + out_c);
+    const int32_t channel = out_c & channel_mask;
+    RequantizeChannel(sum0, sum1, requantize.multipliers[channel], requantize.shifts[channel],
+                      requantize, kHighWord, output0 + out_c, output1 + out_c);
   }
 }
 
@@ -477,22 +489,28 @@ inline void ExpandPatch(const Conv2dParams& params, const int8_t* input, int32_t
   const bool whole_words = group_channels % 4 == 0;
   const uint32_t padding = BroadcastLanes(params.input_zero_point);
   int8_t* gathered = staging;
+  const int32_t depth = params.filter_height * params.filter_width * group_channels;
+  const int32_t groups = (depth + 3) / 4;
+  // The last group's bytes past K are zero: the word is cleared before the gather overwrites
+  // its first bytes (one store, where a byte loop would become a memset call).
+  if (!whole_words) StoreWord(staging + 4 * (groups - 1), 0);
   for (int32_t filter_y = 0; filter_y < params.filter_height; ++filter_y) {
     const int32_t in_y = in_y_origin + params.dilation_height * filter_y;
+    const bool row_inside = in_y >= 0 && in_y < params.input_height;
+    // The pixel index is exact in int32 (validation bounded the input's element count); the
+    // offsets are formed in ptrdiff_t. Not dereferenced unless the tap is inside.
+    const int8_t* const row =
+        row_inside ? input +
+                         static_cast<ptrdiff_t>((batch * params.input_height + in_y) *
+                                                params.input_width) *
+                             params.input_channels +
+                         in_c_begin
+                   : input;
     for (int32_t filter_x = 0; filter_x < params.filter_width; ++filter_x) {
       const int32_t in_x = in_x_origin + params.dilation_width * filter_x;
-      const bool inside =
-          in_y >= 0 && in_y < params.input_height && in_x >= 0 && in_x < params.input_width;
-      // The pixel index is exact in int32 (validation bounded the input's element count); the
-      // offset is formed in ptrdiff_t.
+      const bool inside = row_inside && in_x >= 0 && in_x < params.input_width;
       const int8_t* const taps =
-          inside ? input +
-                       static_cast<ptrdiff_t>((batch * params.input_height + in_y) *
-                                                  params.input_width +
-                                              in_x) *
-                           params.input_channels +
-                       in_c_begin
-                 : nullptr;
+          row + static_cast<ptrdiff_t>(inside ? in_x : 0) * params.input_channels;
       if (whole_words) {
         for (int32_t c = 0; c < group_channels; c += 4, patches += kPatchGroupBytes) {
           if (inside) {
@@ -504,17 +522,18 @@ inline void ExpandPatch(const Conv2dParams& params, const int8_t* input, int32_t
             StoreWord(patches + 8, padding);
           }
         }
+      } else if (inside) {
+        for (int32_t c = 0; c < group_channels; ++c) gathered[c] = taps[c];
+        gathered += group_channels;
       } else {
         for (int32_t c = 0; c < group_channels; ++c) {
-          *gathered++ = inside ? taps[c] : static_cast<int8_t>(params.input_zero_point);
+          gathered[c] = static_cast<int8_t>(params.input_zero_point);
         }
+        gathered += group_channels;
       }
     }
   }
   if (whole_words) return;
-  const int32_t depth = params.filter_height * params.filter_width * group_channels;
-  const int32_t groups = (depth + 3) / 4;
-  for (int32_t k = depth; k < groups * 4; ++k) *gathered++ = 0;
   for (int32_t group = 0; group < groups; ++group, patches += kPatchGroupBytes) {
     const uint32_t word = LoadFour(staging + 4 * group);
     StoreWord(patches, SignExtendEvenBytes(word));
@@ -614,10 +633,19 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
                               position % output_width, in_c_begin, patches, staging);
         internal::ExpandPatch(params, input, batch, second / output_width,
                               second % output_width, in_c_begin, patches + 4, staging);
-        internal::ConvolvePatches(
-            patches, group_filter, group_bias, group_output_channels, depth, group_requantize,
-            high_word, group_output + static_cast<ptrdiff_t>(position) * params.output_channels,
-            group_output + static_cast<ptrdiff_t>(second) * params.output_channels);
+        int8_t* const output0 =
+            group_output + static_cast<ptrdiff_t>(position) * params.output_channels;
+        int8_t* const output1 =
+            group_output + static_cast<ptrdiff_t>(second) * params.output_channels;
+        if (high_word) {
+          internal::ConvolvePatches<true>(patches, group_filter, group_bias,
+                                          group_output_channels, depth, group_requantize,
+                                          output0, output1);
+        } else {
+          internal::ConvolvePatches<false>(patches, group_filter, group_bias,
+                                           group_output_channels, depth, group_requantize,
+                                           output0, output1);
+        }
       }
     }
   }
