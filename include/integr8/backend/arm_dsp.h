@@ -3,16 +3,19 @@
 //
 // Selected by integr8/backend/select.h when the target has the DSP extension
 // (__ARM_FEATURE_DSP, e.g. -mcpu=cortex-m4 or cortex-m7). The same code compiles everywhere:
-// without the extension the instructions it uses (SXTB16, SXTB16 with ROR #8, SMLAD) are
-// spelled as plain integer C++ with their exact architectural results, which is how the host test suite checks the blocking,
-// the tails and the byte order of this backend against the portable kernels; the target build
-// then differs only in those three functions, which the QEMU firmware tests cover.
+// without the extension the instructions it uses (SXTB16, SXTB16 with ROR #8, SMLAD, SMMLA,
+// SSAT) are spelled as plain integer C++ with their exact architectural results, which is how
+// the host test suite checks the blocking, the tails, the byte order and the requantization
+// of this backend against the portable kernels; the target build then differs only in those
+// functions and in Conv2d's MAC step (one asm statement, the same instruction sequence as its
+// C++ twin), which the QEMU firmware tests cover.
 //
 // Contract: the portable kernels' arguments, Status codes and output bytes. The same
 // Validate* function runs first through INTEGR8_CHECK, so on error nothing is written.
-// Conv2d additionally takes caller scratch of Conv2dScratchBytes(params) bytes (the int8
-// im2col patches of two output positions; CMSIS-NN's convention of caller-owned scratch with
-// a size query) and returns kArenaTooSmall if it is missing or short.
+// Conv2d additionally takes caller scratch of Conv2dScratchBytes(params) bytes (the im2col
+// patches of two output positions, expanded to 16 bits; CMSIS-NN's convention of caller-owned
+// scratch with a size query) and returns kArenaTooSmall if it is missing or short. The
+// scratch needs no alignment.
 //
 // How the MACs are formed: a 32-bit load brings four int8 values b0..b3; SXTB16 sign-extends
 // the even bytes into two 16-bit lanes (b0, b2), and SXTB16 of the word rotated by 8 the odd
@@ -20,11 +23,14 @@
 // and SMLAD adds both lane products to the accumulator: two SMLADs per four MACs. A block of
 // two activation rows (two im2col patches, or two batches) by two weight rows shares each
 // expanded word between two rows, so the sign extension is paid once per word and row pair.
+// Conv2d goes further: its patches are expanded once into scratch and reused by every output
+// channel, so only filter words are extended in its inner loop (see "Conv2d" below).
 //
 // Why nothing overflows: every value SMLAD adds is a partial sum of the channel's K products
 // plus its bias, and ValidateAccumulatorBound established |bias| + K * 128 * 127 < 2^31, which
 // bounds every such partial sum; the int32 result is the exact sum, whose order does not
-// matter, so it equals the portable kernel's accumulator before the same Requantize.
+// matter, so it equals the portable kernel's accumulator. Requantization is the portable
+// Requantize, or an exact equivalent (see "Requantization by the high word").
 #ifndef INTEGR8_BACKEND_ARM_DSP_H_
 #define INTEGR8_BACKEND_ARM_DSP_H_
 
@@ -108,7 +114,9 @@ INTEGR8_ARM_DSP_INLINE uint32_t SignExtendEvenBytes(uint32_t word) {
 }
 
 // SXTB16 with ROR #8: bytes 1 and 3.
-INTEGR8_ARM_DSP_INLINE uint32_t SignExtendOddBytes(uint32_t word) { return SignExtendEvenBytes(RotateRight8(word)); }
+INTEGR8_ARM_DSP_INLINE uint32_t SignExtendOddBytes(uint32_t word) {
+  return SignExtendEvenBytes(RotateRight8(word));
+}
 
 // SMLAD: acc + a.low * b.low + a.high * b.high over signed 16-bit lanes.
 INTEGR8_ARM_DSP_INLINE int32_t DualMultiplyAccumulate(uint32_t a, uint32_t b, int32_t acc) {
@@ -132,7 +140,7 @@ INTEGR8_ARM_DSP_INLINE int32_t SaturateInt8(int32_t value) {
 
 #endif  // __ARM_FEATURE_DSP
 
-// --- Requantization by the high word of the product -------------------------------------
+// --- Requantization by the high word ------------------------------------------------------
 //
 // For a shift n in [33, 54] and the full int8 activation range, with s = n - 32 and the
 // per-channel rounding term r = (2 z + 1) * 2^(s - 1),
@@ -326,8 +334,9 @@ INTEGR8_ARM_DSP_INLINE uint32_t BroadcastLanes(int32_t value) {
 // Written as one block so that its 13 registers (4 sums, 3 pointers/offsets, 5 temporaries,
 // plus the caller's loop counter) stay in the register file: 2 LDRD, 2 LDR, 4 SXTB16 and
 // 8 SMLAD per 16 MACs. The plain C++ below is the same sequence, instruction by instruction.
-INTEGR8_ARM_DSP_INLINE void MacGroup(const int8_t*& patches, const int8_t*& filter, int32_t depth,
-                     int32_t& sum00, int32_t& sum01, int32_t& sum10, int32_t& sum11) {
+INTEGR8_ARM_DSP_INLINE void MacGroup(const int8_t*& patches, const int8_t*& filter,
+                                     int32_t depth, int32_t& sum00, int32_t& sum01,
+                                     int32_t& sum10, int32_t& sum11) {
   uint32_t patch0 = 0;
   uint32_t patch1 = 0;
   uint32_t row0 = 0;
@@ -359,8 +368,9 @@ INTEGR8_ARM_DSP_INLINE void MacGroup(const int8_t*& patches, const int8_t*& filt
 
 #else
 
-INTEGR8_ARM_DSP_INLINE void MacGroup(const int8_t*& patches, const int8_t*& filter, int32_t depth,
-                     int32_t& sum00, int32_t& sum01, int32_t& sum10, int32_t& sum11) {
+INTEGR8_ARM_DSP_INLINE void MacGroup(const int8_t*& patches, const int8_t*& filter,
+                                     int32_t depth, int32_t& sum00, int32_t& sum01,
+                                     int32_t& sum10, int32_t& sum11) {
   uint32_t patch0 = LoadFour(patches);
   uint32_t patch1 = LoadFour(patches + 4);
   const uint32_t row1 = LoadFour(filter + depth);
@@ -399,8 +409,9 @@ INTEGR8_ARM_DSP_INLINE uint32_t TailOddLanes(const int8_t* row, int32_t remainin
 // sum0 += patch 0 . row and sum1 += patch 1 . row over `groups` whole groups and then
 // `remaining` (0..3) taps, for a single filter row: the channel left over when a group has an
 // odd channel count, and the tail of the 2x2 block.
-INTEGR8_ARM_DSP_INLINE void MacColumn(const int8_t* patches, const int8_t* row, int32_t groups,
-                      int32_t remaining, int32_t& sum0, int32_t& sum1) {
+INTEGR8_ARM_DSP_INLINE void MacColumn(const int8_t* patches, const int8_t* row,
+                                      int32_t groups, int32_t remaining, int32_t& sum0,
+                                      int32_t& sum1) {
   for (int32_t group = 0; group < groups; ++group, patches += kPatchGroupBytes, row += 4) {
     const uint32_t word = LoadFour(row);
     const uint32_t even = SignExtendEvenBytes(word);
@@ -493,7 +504,7 @@ inline void ExpandPatch(const Conv2dParams& params, const int8_t* input, int32_t
   const int32_t groups = (depth + 3) / 4;
   // The last group's bytes past K are zero: the word is cleared before the gather overwrites
   // its first bytes (one store, where a byte loop would become a memset call).
-  if (!whole_words) StoreWord(staging + 4 * (groups - 1), 0);
+  if (!whole_words) StoreWord(staging + 4 * static_cast<ptrdiff_t>(groups - 1), 0);
   for (int32_t filter_y = 0; filter_y < params.filter_height; ++filter_y) {
     const int32_t in_y = in_y_origin + params.dilation_height * filter_y;
     const bool row_inside = in_y >= 0 && in_y < params.input_height;
@@ -535,7 +546,7 @@ inline void ExpandPatch(const Conv2dParams& params, const int8_t* input, int32_t
   }
   if (whole_words) return;
   for (int32_t group = 0; group < groups; ++group, patches += kPatchGroupBytes) {
-    const uint32_t word = LoadFour(staging + 4 * group);
+    const uint32_t word = LoadFour(staging + 4 * static_cast<ptrdiff_t>(group));
     StoreWord(patches, SignExtendEvenBytes(word));
     StoreWord(patches + 8, SignExtendOddBytes(word));
   }
