@@ -8,9 +8,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <random>
 #include <vector>
 
+#include "integr8/fixedpoint.h"
 #include "integr8/kernels/conv2d.h"
+#include "integr8/kernels/linear.h"
 #include "integr8/types.h"
 #include "unit/backend_conformance.h"
 
@@ -58,7 +62,10 @@ TEST(ArmDspInstructionsTest, DualMultiplyAccumulate) {
 TEST(ArmDspConv2dTest, RefusesShortScratch) {
   Conv2dCall call;
   const size_t needed = backend::arm_dsp::Conv2dScratchBytes(call.params);
-  ASSERT_EQ(needed, size_t{2 * Conv2dCall::kProducts});
+  // 3 alignment bytes, 16 bytes per group of four taps (two int16 patches), and the int8
+  // patch (whole groups), since the group's 2 channels are not a multiple of four.
+  constexpr size_t kGroups = (Conv2dCall::kProducts + 3) / 4;
+  ASSERT_EQ(needed, 3 + 16 * kGroups + 4 * kGroups);
   std::vector<int8_t> scratch(needed - 1);
   const std::vector<int8_t> before = call.buffer;
   EXPECT_EQ(backend::arm_dsp::Conv2d(call.params, call.input, call.filter.data(),
@@ -69,6 +76,159 @@ TEST(ArmDspConv2dTest, RefusesShortScratch) {
                                      call.bias.data(), call.output, nullptr, needed),
             Status::kArenaTooSmall);
   EXPECT_TRUE(call.buffer == before);
+}
+
+// The high-word requantization (SMMLA, ASR, SSAT) against the spec's Requantize, over every
+// shift it accepts, the multipliers' and zero points' extremes and accumulators at the int32
+// extremes, at zero, and on both sides of rounding ties.
+TEST(ArmDspRequantizeTest, HighWordMatchesRequantize) {
+  std::mt19937 random(20261123);
+  std::vector<int32_t> multipliers = {int32_t{1} << 30, (int32_t{1} << 30) + 1,
+                                      std::numeric_limits<int32_t>::max(),
+                                      std::numeric_limits<int32_t>::max() - 1};
+  std::uniform_int_distribution<int32_t> any_multiplier(int32_t{1} << 30,
+                                                         std::numeric_limits<int32_t>::max());
+  for (int i = 0; i < 12; ++i) multipliers.push_back(any_multiplier(random));
+  std::uniform_int_distribution<int32_t> any_acc(std::numeric_limits<int32_t>::min(),
+                                                 std::numeric_limits<int32_t>::max());
+  std::uniform_int_distribution<int32_t> small_acc(-5000, 5000);
+  int64_t checked = 0;
+  for (int32_t shift = backend::arm_dsp::internal::kHighWordShiftMin;
+       shift <= backend::arm_dsp::internal::kHighWordShiftMax; ++shift) {
+    for (const int32_t multiplier : multipliers) {
+      for (const int32_t zero_point : {-128, -127, -1, 0, 1, 57, 126, 127}) {
+        std::vector<int32_t> accs = {std::numeric_limits<int32_t>::min(),
+                                     std::numeric_limits<int32_t>::min() + 1, -1, 0, 1,
+                                     std::numeric_limits<int32_t>::max() - 1,
+                                     std::numeric_limits<int32_t>::max()};
+        // Accumulators whose product lands next to a rounding tie: acc ~ k * 2^(n-1) / m.
+        for (int64_t k = -260; k <= 260; k += 13) {
+          const int64_t tie = (k << (shift - 1)) / multiplier;
+          for (int64_t delta = -2; delta <= 2; ++delta) {
+            const int64_t acc = tie + delta;
+            if (acc >= std::numeric_limits<int32_t>::min() &&
+                acc <= std::numeric_limits<int32_t>::max()) {
+              accs.push_back(static_cast<int32_t>(acc));
+            }
+          }
+        }
+        for (int i = 0; i < 20; ++i) accs.push_back(any_acc(random));
+        for (int i = 0; i < 20; ++i) accs.push_back(small_acc(random));
+        const RequantizeParams params{&multiplier, &shift, false, zero_point, -128, 127};
+        for (const int32_t acc : accs) {
+          int8_t high_word = 0;
+          int8_t unused = 0;
+          backend::arm_dsp::internal::RequantizeChannel(acc, acc, multiplier, shift, params,
+                                                        true, &high_word, &unused);
+          const int32_t expected = Requantize(acc, multiplier, shift, zero_point, -128, 127);
+          ASSERT_EQ(int32_t{high_word}, expected)
+              << "acc " << acc << " m " << multiplier << " n " << shift << " z " << zero_point;
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 100000);
+}
+
+// The high-word path is taken exactly when every shift is in [33, 54] and the activation
+// range is the whole int8 range.
+TEST(ArmDspRequantizeTest, HighWordOnlyWhereExact) {
+  using backend::arm_dsp::internal::CanRequantizeByHighWord;
+  const int32_t multipliers[3] = {int32_t{1} << 30, int32_t{1} << 30, int32_t{1} << 30};
+  int32_t shifts[3] = {33, 54, 40};
+  RequantizeParams params{multipliers, shifts, true, 0, -128, 127};
+  EXPECT_TRUE(CanRequantizeByHighWord(params, 3));
+  shifts[2] = 32;
+  EXPECT_FALSE(CanRequantizeByHighWord(params, 3));
+  EXPECT_TRUE(CanRequantizeByHighWord(params, 2));  // only the channels in use count
+  shifts[2] = 55;
+  EXPECT_FALSE(CanRequantizeByHighWord(params, 3));
+  params.per_channel = false;  // per tensor: the first entry only
+  EXPECT_TRUE(CanRequantizeByHighWord(params, 3));
+  params.activation_min = -127;
+  EXPECT_FALSE(CanRequantizeByHighWord(params, 3));
+  params.activation_min = -128;
+  params.activation_max = 126;
+  EXPECT_FALSE(CanRequantizeByHighWord(params, 3));
+}
+
+// Random convolutions and linear layers that all take the high-word path, so its blocking
+// (2x2 blocks, an odd last channel, an odd last position, K % 4 tails, scratch at every
+// alignment) is checked against the portable kernels, not only the conformance suite's mix.
+TEST(ArmDspConv2dTest, HighWordPathMatchesPortable) {
+  std::mt19937 random(7);
+  const auto uniform = [&random](int32_t low, int32_t high) {
+    return std::uniform_int_distribution<int32_t>(low, high)(random);
+  };
+  for (int trial = 0; trial < 300; ++trial) {
+    Conv2dParams params;
+    params.batches = uniform(1, 2);
+    params.groups = uniform(1, 2);
+    params.input_channels = params.groups * uniform(1, 9);
+    params.output_channels = params.groups * uniform(1, 5);
+    params.filter_height = uniform(1, 3);
+    params.filter_width = uniform(1, 3);
+    params.input_height = uniform(params.filter_height, 6);
+    params.input_width = uniform(params.filter_width, 6);
+    params.stride_height = uniform(1, 2);
+    params.stride_width = uniform(1, 2);
+    params.padding_height = uniform(0, params.filter_height / 2);
+    params.padding_width = uniform(0, params.filter_width / 2);
+    params.input_zero_point = uniform(-128, 127);
+    const int32_t depth =
+        params.filter_height * params.filter_width * params.input_channels / params.groups;
+    std::vector<int32_t> multipliers(static_cast<size_t>(params.output_channels));
+    std::vector<int32_t> shifts(multipliers.size());
+    for (size_t c = 0; c < multipliers.size(); ++c) {
+      multipliers[c] = uniform(int32_t{1} << 30, std::numeric_limits<int32_t>::max());
+      shifts[c] = uniform(38, 44);
+    }
+    params.requantize = {multipliers.data(), shifts.data(), trial % 3 != 0, uniform(-128, 127),
+                         -128, 127};
+    const int32_t inputs = params.batches * params.input_height * params.input_width *
+                           params.input_channels;
+    std::vector<int8_t> input(static_cast<size_t>(inputs));
+    for (int8_t& value : input) value = static_cast<int8_t>(uniform(-128, 127));
+    std::vector<int8_t> filter(static_cast<size_t>(params.output_channels * depth));
+    for (int8_t& value : filter) value = static_cast<int8_t>(uniform(-127, 127));
+    std::vector<int32_t> bias(static_cast<size_t>(params.output_channels));
+    for (int32_t& value : bias) value = uniform(-100000, 100000);
+    const int32_t outputs =
+        params.batches * OutputHeight(params) * OutputWidth(params) * params.output_channels;
+    std::vector<int8_t> expected(static_cast<size_t>(outputs), 0x5A);
+    ASSERT_EQ(integr8::Conv2d(params, input.data(), filter.data(), bias.data(), expected.data()),
+              Status::kOk);
+    ASSERT_TRUE(backend::arm_dsp::internal::CanRequantizeByHighWord(params.requantize,
+                                                                     params.output_channels));
+    const size_t offset = static_cast<size_t>(trial % 4);  // scratch at every alignment
+    const size_t bytes = backend::arm_dsp::Conv2dScratchBytes(params);
+    std::vector<int8_t> scratch(bytes + offset);
+    std::vector<int8_t> actual(static_cast<size_t>(outputs), -0x5B);
+    ASSERT_EQ(backend::arm_dsp::Conv2d(params, input.data(), filter.data(), bias.data(),
+                                       actual.data(), scratch.data() + offset, bytes),
+              Status::kOk);
+    ASSERT_EQ(actual, expected) << "trial " << trial << " K " << depth;
+
+    // The same operands as a Linear layer: rows of K inputs, out channels.
+    LinearParams linear;
+    linear.batches = uniform(1, 3);
+    linear.input_features = depth;
+    linear.output_features = params.output_channels / params.groups;
+    linear.requantize = params.requantize;
+    std::vector<int8_t> rows(static_cast<size_t>(linear.batches * depth));
+    for (int8_t& value : rows) value = static_cast<int8_t>(uniform(-128, 127));
+    std::vector<int8_t> linear_expected(static_cast<size_t>(linear.batches *
+                                                            linear.output_features), 0x5A);
+    std::vector<int8_t> linear_actual(linear_expected.size(), -0x5B);
+    ASSERT_EQ(integr8::Linear(linear, rows.data(), filter.data(), bias.data(),
+                              linear_expected.data()),
+              Status::kOk);
+    ASSERT_EQ(backend::arm_dsp::Linear(linear, rows.data(), filter.data(), bias.data(),
+                                       linear_actual.data()),
+              Status::kOk);
+    ASSERT_EQ(linear_actual, linear_expected) << "trial " << trial;
+  }
 }
 
 }  // namespace

@@ -3,16 +3,19 @@
 //
 // Selected by integr8/backend/select.h when the target has the DSP extension
 // (__ARM_FEATURE_DSP, e.g. -mcpu=cortex-m4 or cortex-m7). The same code compiles everywhere:
-// without the extension the instructions it uses (SXTB16, SXTB16 with ROR #8, SMLAD) are
-// spelled as plain integer C++ with their exact architectural results, which is how the host test suite checks the blocking,
-// the tails and the byte order of this backend against the portable kernels; the target build
-// then differs only in those three functions, which the QEMU firmware tests cover.
+// without the extension the instructions it uses (SXTB16, SXTB16 with ROR #8, SMLAD, SMMLA,
+// SSAT) are spelled as plain integer C++ with their exact architectural results, which is how
+// the host test suite checks the blocking, the tails, the byte order and the requantization
+// of this backend against the portable kernels; the target build then differs only in those
+// functions and in Conv2d's MAC step (one asm statement, the same instruction sequence as its
+// C++ twin), which the QEMU firmware tests cover.
 //
 // Contract: the portable kernels' arguments, Status codes and output bytes. The same
 // Validate* function runs first through INTEGR8_CHECK, so on error nothing is written.
-// Conv2d additionally takes caller scratch of Conv2dScratchBytes(params) bytes (the int8
-// im2col patches of two output positions; CMSIS-NN's convention of caller-owned scratch with
-// a size query) and returns kArenaTooSmall if it is missing or short.
+// Conv2d additionally takes caller scratch of Conv2dScratchBytes(params) bytes (the im2col
+// patches of two output positions, expanded to 16 bits; CMSIS-NN's convention of caller-owned
+// scratch with a size query) and returns kArenaTooSmall if it is missing or short. The
+// scratch needs no alignment.
 //
 // How the MACs are formed: a 32-bit load brings four int8 values b0..b3; SXTB16 sign-extends
 // the even bytes into two 16-bit lanes (b0, b2), and SXTB16 of the word rotated by 8 the odd
@@ -20,11 +23,14 @@
 // and SMLAD adds both lane products to the accumulator: two SMLADs per four MACs. A block of
 // two activation rows (two im2col patches, or two batches) by two weight rows shares each
 // expanded word between two rows, so the sign extension is paid once per word and row pair.
+// Conv2d goes further: its patches are expanded once into scratch and reused by every output
+// channel, so only filter words are extended in its inner loop (see "Conv2d" below).
 //
 // Why nothing overflows: every value SMLAD adds is a partial sum of the channel's K products
 // plus its bias, and ValidateAccumulatorBound established |bias| + K * 128 * 127 < 2^31, which
 // bounds every such partial sum; the int32 result is the exact sum, whose order does not
-// matter, so it equals the portable kernel's accumulator before the same Requantize.
+// matter, so it equals the portable kernel's accumulator. Requantization is the portable
+// Requantize, or an exact equivalent (see "Requantization by the high word").
 #ifndef INTEGR8_BACKEND_ARM_DSP_H_
 #define INTEGR8_BACKEND_ARM_DSP_H_
 
@@ -42,12 +48,20 @@
 #include "integr8/kernels/linear.h"
 #include "integr8/types.h"
 
+// The inner loops' helpers are forced inline: at -Os GCC would otherwise call them, with the
+// accumulators they update by reference in memory. Undefined at the end of this header.
+#if defined(__GNUC__)
+#define INTEGR8_ARM_DSP_INLINE inline __attribute__((always_inline))
+#else
+#define INTEGR8_ARM_DSP_INLINE inline
+#endif
+
 namespace integr8::backend::arm_dsp {
 
 namespace internal {
 
 // Four int8 values, unaligned-safe; a single LDR on ARMv7-M.
-inline uint32_t LoadFour(const int8_t* values) {
+INTEGR8_ARM_DSP_INLINE uint32_t LoadFour(const int8_t* values) {
   uint32_t word = 0;
   std::memcpy(&word, values, sizeof word);
   return word;
@@ -55,28 +69,44 @@ inline uint32_t LoadFour(const int8_t* values) {
 
 #if defined(__ARM_FEATURE_DSP)
 
-inline uint32_t SignExtendEvenBytes(uint32_t word) {
+INTEGR8_ARM_DSP_INLINE uint32_t SignExtendEvenBytes(uint32_t word) {
   return static_cast<uint32_t>(__sxtb16(static_cast<int8x4_t>(word)));
 }
 
 // SXTB16 with its built-in rotation; ACLE has no intrinsic for that form, and a separate
 // rotate would cost one instruction per word.
-inline uint32_t SignExtendOddBytes(uint32_t word) {
+INTEGR8_ARM_DSP_INLINE uint32_t SignExtendOddBytes(uint32_t word) {
   uint32_t lanes;
   __asm__("sxtb16 %0, %1, ror #8" : "=r"(lanes) : "r"(word));
   return lanes;
 }
 
-inline int32_t DualMultiplyAccumulate(uint32_t a, uint32_t b, int32_t acc) {
+INTEGR8_ARM_DSP_INLINE int32_t DualMultiplyAccumulate(uint32_t a, uint32_t b, int32_t acc) {
   return __smlad(static_cast<int16x2_t>(a), static_cast<int16x2_t>(b), acc);
+}
+
+
+// SMMLA: acc + the high word of the 64-bit product a * b (the product's floor / 2^32).
+INTEGR8_ARM_DSP_INLINE int32_t MultiplyAccumulateHigh(int32_t a, int32_t b, int32_t acc) {
+  int32_t result;
+  __asm__("smmla %0, %1, %2, %3" : "=r"(result) : "r"(a), "r"(b), "r"(acc));
+  return result;
+}
+
+// SSAT #8: value clamped to [-128, 127].
+// (GCC's __ssat is typed unsigned, hence the instruction itself.)
+INTEGR8_ARM_DSP_INLINE int32_t SaturateInt8(int32_t value) {
+  int32_t result;
+  __asm__("ssat %0, #8, %1" : "=r"(result) : "r"(value));
+  return result;
 }
 
 #else
 
-inline uint32_t RotateRight8(uint32_t word) { return (word >> 8) | (word << 24); }
+INTEGR8_ARM_DSP_INLINE uint32_t RotateRight8(uint32_t word) { return (word >> 8) | (word << 24); }
 
 // SXTB16: bytes 0 and 2, each sign-extended to a 16-bit lane.
-inline uint32_t SignExtendEvenBytes(uint32_t word) {
+INTEGR8_ARM_DSP_INLINE uint32_t SignExtendEvenBytes(uint32_t word) {
   const auto lane = [](uint32_t byte) {
     return static_cast<uint32_t>(static_cast<uint16_t>(static_cast<int8_t>(byte & 0xFFu)));
   };
@@ -84,16 +114,88 @@ inline uint32_t SignExtendEvenBytes(uint32_t word) {
 }
 
 // SXTB16 with ROR #8: bytes 1 and 3.
-inline uint32_t SignExtendOddBytes(uint32_t word) { return SignExtendEvenBytes(RotateRight8(word)); }
+INTEGR8_ARM_DSP_INLINE uint32_t SignExtendOddBytes(uint32_t word) {
+  return SignExtendEvenBytes(RotateRight8(word));
+}
 
 // SMLAD: acc + a.low * b.low + a.high * b.high over signed 16-bit lanes.
-inline int32_t DualMultiplyAccumulate(uint32_t a, uint32_t b, int32_t acc) {
+INTEGR8_ARM_DSP_INLINE int32_t DualMultiplyAccumulate(uint32_t a, uint32_t b, int32_t acc) {
   const auto low = [](uint32_t word) { return int32_t{static_cast<int16_t>(word & 0xFFFFu)}; };
   const auto high = [](uint32_t word) { return int32_t{static_cast<int16_t>(word >> 16)}; };
   return acc + low(a) * low(b) + high(a) * high(b);
 }
 
+
+// SMMLA: the high word of acc * 2^32 + a * b, i.e. acc + floor(a * b / 2^32) modulo 2^32.
+INTEGR8_ARM_DSP_INLINE int32_t MultiplyAccumulateHigh(int32_t a, int32_t b, int32_t acc) {
+  const int64_t product = int64_t{a} * b;
+  return static_cast<int32_t>(static_cast<uint32_t>(acc) +
+                              static_cast<uint32_t>(static_cast<uint64_t>(product) >> 32));
+}
+
+// SSAT #8.
+INTEGR8_ARM_DSP_INLINE int32_t SaturateInt8(int32_t value) {
+  return value < -128 ? -128 : (value > 127 ? 127 : value);
+}
+
 #endif  // __ARM_FEATURE_DSP
+
+// --- Requantization by the high word ------------------------------------------------------
+//
+// For a shift n in [33, 54] and the full int8 activation range, with s = n - 32 and the
+// per-channel rounding term r = (2 z + 1) * 2^(s - 1),
+//
+//   SSAT8((r + floor(acc * m / 2^32)) >> s) == Requantize(acc, m, n, z, -128, 127)
+//
+// for every int32 acc and m in [2^30, 2^31 - 1]: SMMLA, ASR, SSAT instead of a 64-bit shift
+// by a variable amount and two compares. Why: 2^(n-1) = 2^(s-1) * 2^32 is a multiple of 2^32,
+// so floor((acc m + 2^(n-1)) / 2^n) = floor((floor(acc m / 2^32) + 2^(s-1)) / 2^s) (nested
+// floors), and z added outside the floor equals z * 2^s added inside. SMMLA forms the sum
+// modulo 2^32, which is exact because it fits int32: |floor(acc m / 2^32)| <= 2^30 and
+// |r| <= 255 * 2^21 for s <= 22, so |sum| < 1.61e9 < 2^31. SSAT #8 is then the clamp.
+// Calls whose shifts or activation range fall outside take the portable Requantize.
+constexpr int32_t kHighWordShiftMin = 33;
+constexpr int32_t kHighWordShiftMax = 54;
+
+// Whether every channel of `requantize` (channels of them when per channel) qualifies.
+inline bool CanRequantizeByHighWord(const RequantizeParams& requantize, int32_t channels) {
+  if (requantize.activation_min != -128 || requantize.activation_max != 127) return false;
+  const int32_t count = requantize.per_channel ? channels : 1;
+  for (int32_t channel = 0; channel < count; ++channel) {
+    const int32_t shift = requantize.shifts[channel];
+    if (shift < kHighWordShiftMin || shift > kHighWordShiftMax) return false;
+  }
+  return true;
+}
+
+// acc0 and acc1, two accumulators of one channel with that channel's multiplier and shift,
+// requantized into *output0 and then *output1 (which may be the same byte when acc0 == acc1);
+// by the high word when `high_word` (CanRequantizeByHighWord held for the call).
+INTEGR8_ARM_DSP_INLINE void RequantizeChannel(int32_t acc0, int32_t acc1, int32_t multiplier,
+                                              int32_t shift, const RequantizeParams& requantize,
+                                              bool high_word, int8_t* output0,
+                                              int8_t* output1) {
+  if (high_word) {
+    const int32_t high_shift = shift - 32;
+    // (2 z + 1) * 2^(s-1): |2 z + 1| <= 255 and s <= 22, so the product is exact in int32;
+    // formed as an unsigned shift, which has no undefined cases.
+    const auto rounding = static_cast<int32_t>(
+        static_cast<uint32_t>(2 * requantize.output_zero_point + 1) << (high_shift - 1));
+    *output0 = static_cast<int8_t>(
+        SaturateInt8(MultiplyAccumulateHigh(acc0, multiplier, rounding) >> high_shift));
+    *output1 = static_cast<int8_t>(
+        SaturateInt8(MultiplyAccumulateHigh(acc1, multiplier, rounding) >> high_shift));
+  } else {
+    *output0 = static_cast<int8_t>(Requantize(acc0, multiplier, shift,
+                                              requantize.output_zero_point,
+                                              requantize.activation_min,
+                                              requantize.activation_max));
+    *output1 = static_cast<int8_t>(Requantize(acc1, multiplier, shift,
+                                              requantize.output_zero_point,
+                                              requantize.activation_min,
+                                              requantize.activation_max));
+  }
+}
 
 // acc[row][col] += sum_k activations[row][k] * weights[col][k] over a block of kRows (1 or 2)
 // activation rows and kCols (1 or 2) weight rows, each `depth` int8 values long and the
@@ -164,22 +266,22 @@ inline void DotProductBlock(const int8_t* activations, const int8_t* weights, in
 template <int kRows, int kCols>
 inline void ComputeBlock(const int8_t* activations, const int8_t* weights, const int32_t* bias,
                          int32_t first_channel, int32_t depth,
-                         const RequantizeParams& requantize, int8_t* const (&outputs)[2]) {
+                         const RequantizeParams& requantize, bool high_word,
+                         int8_t* const (&outputs)[2]) {
   int32_t acc[2][2] = {};
   for (int col = 0; col < kCols; ++col) {
     for (int row = 0; row < kRows; ++row) acc[row][col] = bias[first_channel + col];
   }
   const int8_t* const block_weights = weights + static_cast<ptrdiff_t>(first_channel) * depth;
   DotProductBlock<kRows, kCols>(activations, block_weights, depth, acc);
-  for (int row = 0; row < kRows; ++row) {
-    for (int col = 0; col < kCols; ++col) {
-      const int32_t out_c = first_channel + col;
-      const int32_t channel = requantize.per_channel ? out_c : 0;
-      outputs[row][out_c] = static_cast<int8_t>(
-          Requantize(acc[row][col], requantize.multipliers[channel], requantize.shifts[channel],
-                     requantize.output_zero_point, requantize.activation_min,
-                     requantize.activation_max));
-    }
+  const int32_t channel_mask = requantize.per_channel ? -1 : 0;
+  for (int col = 0; col < kCols; ++col) {
+    const int32_t out_c = first_channel + col;
+    // A single row writes its byte twice.
+    const int32_t channel = out_c & channel_mask;
+    RequantizeChannel(acc[0][col], acc[kRows - 1][col], requantize.multipliers[channel],
+                      requantize.shifts[channel], requantize, high_word, outputs[0] + out_c,
+                      outputs[kRows - 1] + out_c);
   }
 }
 
@@ -187,40 +289,266 @@ inline void ComputeBlock(const int8_t* activations, const int8_t* weights, const
 template <int kRows>
 inline void ComputeRows(const int8_t* activations, const int8_t* weights, const int32_t* bias,
                         int32_t channels, int32_t depth, const RequantizeParams& requantize,
-                        int8_t* const (&outputs)[2]) {
+                        bool high_word, int8_t* const (&outputs)[2]) {
   int32_t out_c = 0;
   for (; out_c + 2 <= channels; out_c += 2) {
-    ComputeBlock<kRows, 2>(activations, weights, bias, out_c, depth, requantize, outputs);
+    ComputeBlock<kRows, 2>(activations, weights, bias, out_c, depth, requantize, high_word,
+                           outputs);
   }
   if (out_c < channels) {
-    ComputeBlock<kRows, 1>(activations, weights, bias, out_c, depth, requantize, outputs);
+    ComputeBlock<kRows, 1>(activations, weights, bias, out_c, depth, requantize, high_word,
+                           outputs);
   }
 }
 
-// The im2col patch of one output position for one group, in the filter's [y][x][c] order:
-// K = filter_height * filter_width * group_channels values; padded taps read the input zero
-// point (the raw value of real zero, as in the portable kernel).
-inline void GatherPatch(const Conv2dParams& params, const int8_t* input, int32_t batch,
-                        int32_t out_y, int32_t out_x, int32_t in_c_begin, int8_t* patch) {
+// --- Conv2d: int16 patches shared by a 2x2 register block -------------------------------
+//
+// Conv2d expands the im2col patches of two output positions to 16-bit lanes once, in
+// caller scratch, and runs every output channel over them; only the filter words are sign
+// extended in the inner loop. For each group of four taps k..k+3 the two patches take four
+// words, in the order the inner loop reads them:
+//
+//   [p0 (x[k], x[k+2]), p1 (x[k], x[k+2]), p0 (x[k+1], x[k+3]), p1 (x[k+1], x[k+3])]
+//
+// so that SXTB16 of a filter word (w[k], w[k+2]) and SXTB16 ROR #8 of it (w[k+1], w[k+3])
+// meet their activations lane by lane in SMLAD. When K is not a multiple of four the last
+// group holds the remaining taps and zero lanes, whose products are zero whatever the filter
+// lane holds (the tail reads only the filter bytes that exist).
+
+constexpr int32_t kPatchGroupBytes = 16;  // four words: one group of four taps, two patches
+
+INTEGR8_ARM_DSP_INLINE void StoreWord(int8_t* destination, uint32_t word) {
+  std::memcpy(destination, &word, sizeof word);
+}
+
+// Both lanes of a word hold the 16-bit sign extension of one int8 value.
+INTEGR8_ARM_DSP_INLINE uint32_t BroadcastLanes(int32_t value) {
+  const uint32_t lane = static_cast<uint16_t>(static_cast<int16_t>(value));
+  return lane | (lane << 16);
+}
+
+#if defined(__ARM_FEATURE_DSP)
+
+// One group of four taps of the 2x2 block: sum[p][c] += patch p . filter row c, rows at
+// `filter` and `filter + depth`; advances `patches` by one group and `filter` by four taps.
+// Written as one block so that its 13 registers (4 sums, 3 pointers/offsets, 5 temporaries,
+// plus the caller's loop counter) stay in the register file: 2 LDRD, 2 LDR, 4 SXTB16 and
+// 8 SMLAD per 16 MACs. The plain C++ below is the same sequence, instruction by instruction.
+INTEGR8_ARM_DSP_INLINE void MacGroup(const int8_t*& patches, const int8_t*& filter,
+                                     int32_t depth, int32_t& sum00, int32_t& sum01,
+                                     int32_t& sum10, int32_t& sum11) {
+  uint32_t patch0 = 0;
+  uint32_t patch1 = 0;
+  uint32_t row0 = 0;
+  uint32_t row1 = 0;
+  uint32_t lanes = 0;
+  __asm__(
+      "ldrd %[p0], %[p1], [%[patches]], #8\n\t"
+      "ldr %[w1], [%[filter], %[depth]]\n\t"
+      "ldr %[w0], [%[filter]], #4\n\t"
+      "sxtb16 %[lanes], %[w0]\n\t"
+      "smlad %[s00], %[lanes], %[p0], %[s00]\n\t"
+      "smlad %[s10], %[lanes], %[p1], %[s10]\n\t"
+      "sxtb16 %[lanes], %[w1]\n\t"
+      "smlad %[s01], %[lanes], %[p0], %[s01]\n\t"
+      "smlad %[s11], %[lanes], %[p1], %[s11]\n\t"
+      "ldrd %[p0], %[p1], [%[patches]], #8\n\t"
+      "sxtb16 %[w0], %[w0], ror #8\n\t"
+      "smlad %[s00], %[w0], %[p0], %[s00]\n\t"
+      "smlad %[s10], %[w0], %[p1], %[s10]\n\t"
+      "sxtb16 %[w1], %[w1], ror #8\n\t"
+      "smlad %[s01], %[w1], %[p0], %[s01]\n\t"
+      "smlad %[s11], %[w1], %[p1], %[s11]"
+      : [s00] "+r"(sum00), [s01] "+r"(sum01), [s10] "+r"(sum10), [s11] "+r"(sum11),
+        [patches] "+r"(patches), [filter] "+r"(filter), [p0] "=&r"(patch0),
+        [p1] "=&r"(patch1), [w0] "=&r"(row0), [w1] "=&r"(row1), [lanes] "=&r"(lanes)
+      : [depth] "r"(depth)
+      : "memory");
+}
+
+#else
+
+INTEGR8_ARM_DSP_INLINE void MacGroup(const int8_t*& patches, const int8_t*& filter,
+                                     int32_t depth, int32_t& sum00, int32_t& sum01,
+                                     int32_t& sum10, int32_t& sum11) {
+  uint32_t patch0 = LoadFour(patches);
+  uint32_t patch1 = LoadFour(patches + 4);
+  const uint32_t row1 = LoadFour(filter + depth);
+  const uint32_t row0 = LoadFour(filter);
+  uint32_t lanes = SignExtendEvenBytes(row0);
+  sum00 = DualMultiplyAccumulate(lanes, patch0, sum00);
+  sum10 = DualMultiplyAccumulate(lanes, patch1, sum10);
+  lanes = SignExtendEvenBytes(row1);
+  sum01 = DualMultiplyAccumulate(lanes, patch0, sum01);
+  sum11 = DualMultiplyAccumulate(lanes, patch1, sum11);
+  patch0 = LoadFour(patches + 8);
+  patch1 = LoadFour(patches + 12);
+  lanes = SignExtendOddBytes(row0);
+  sum00 = DualMultiplyAccumulate(lanes, patch0, sum00);
+  sum10 = DualMultiplyAccumulate(lanes, patch1, sum10);
+  lanes = SignExtendOddBytes(row1);
+  sum01 = DualMultiplyAccumulate(lanes, patch0, sum01);
+  sum11 = DualMultiplyAccumulate(lanes, patch1, sum11);
+  patches += kPatchGroupBytes;
+  filter += 4;
+}
+
+#endif  // __ARM_FEATURE_DSP
+
+// The filter taps k..k+remaining-1 (remaining in 1..3) of one row as the two words of a
+// group, (w[k], w[k+2]) and (w[k+1], 0), reading only the bytes that exist; lanes beyond
+// the row are zero, as are the patches' lanes there.
+INTEGR8_ARM_DSP_INLINE uint32_t TailEvenLanes(const int8_t* row, int32_t remaining) {
+  const uint32_t high = remaining > 2 ? static_cast<uint32_t>(static_cast<uint16_t>(row[2])) : 0;
+  return static_cast<uint32_t>(static_cast<uint16_t>(row[0])) | (high << 16);
+}
+INTEGR8_ARM_DSP_INLINE uint32_t TailOddLanes(const int8_t* row, int32_t remaining) {
+  return remaining > 1 ? static_cast<uint32_t>(static_cast<uint16_t>(row[1])) : 0;
+}
+
+// sum0 += patch 0 . row and sum1 += patch 1 . row over `groups` whole groups and then
+// `remaining` (0..3) taps, for a single filter row: the channel left over when a group has an
+// odd channel count, and the tail of the 2x2 block.
+INTEGR8_ARM_DSP_INLINE void MacColumn(const int8_t* patches, const int8_t* row,
+                                      int32_t groups, int32_t remaining, int32_t& sum0,
+                                      int32_t& sum1) {
+  for (int32_t group = 0; group < groups; ++group, patches += kPatchGroupBytes, row += 4) {
+    const uint32_t word = LoadFour(row);
+    const uint32_t even = SignExtendEvenBytes(word);
+    const uint32_t odd = SignExtendOddBytes(word);
+    sum0 = DualMultiplyAccumulate(even, LoadFour(patches), sum0);
+    sum1 = DualMultiplyAccumulate(even, LoadFour(patches + 4), sum1);
+    sum0 = DualMultiplyAccumulate(odd, LoadFour(patches + 8), sum0);
+    sum1 = DualMultiplyAccumulate(odd, LoadFour(patches + 12), sum1);
+  }
+  if (remaining != 0) {
+    const uint32_t even = TailEvenLanes(row, remaining);
+    sum0 = DualMultiplyAccumulate(even, LoadFour(patches), sum0);
+    sum1 = DualMultiplyAccumulate(even, LoadFour(patches + 4), sum1);
+    if (remaining > 1) {
+      const uint32_t odd = TailOddLanes(row, remaining);
+      sum0 = DualMultiplyAccumulate(odd, LoadFour(patches + 8), sum0);
+      sum1 = DualMultiplyAccumulate(odd, LoadFour(patches + 12), sum1);
+    }
+  }
+}
+
+// Output channels [0, channels) of the two patches in scratch (one group's filter rows,
+// biases and requantization), written to output0[c] and output1[c]. output1 may equal
+// output0 when both patches are the same position: the second write stores the same byte.
+// kHighWord: CanRequantizeByHighWord held for the call (a template parameter so that each
+// loop carries one requantization only).
+template <bool kHighWord>
+void ConvolvePatches(const int8_t* patches, const int8_t* filter, const int32_t* bias,
+                     int32_t channels, int32_t depth, const RequantizeParams& requantize,
+                     int8_t* output0, int8_t* output1) {
+  const int32_t groups = depth / 4;
+  const int32_t remaining = depth % 4;
+  // Per-tensor requantization reads entry 0 for every channel. Channels are indexed from
+  // loop-invariant bases (rather than with advancing pointers) because the MAC loop holds
+  // nearly every register: each base is then one reload, not a reload, add and store.
+  const int32_t channel_mask = requantize.per_channel ? -1 : 0;
+  int32_t out_c = 0;
+  for (; out_c + 2 <= channels; out_c += 2) {
+    const int8_t* group_patches = patches;
+    const int8_t* taps = filter + static_cast<ptrdiff_t>(out_c) * depth;
+    int32_t sum00 = bias[out_c];
+    int32_t sum10 = sum00;
+    int32_t sum01 = bias[out_c + 1];
+    int32_t sum11 = sum01;
+    for (int32_t group = groups / 2; group > 0; --group) {
+      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
+      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
+    }
+    if (groups % 2 != 0) MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
+    if (remaining != 0) {
+      MacColumn(group_patches, taps, 0, remaining, sum00, sum10);
+      MacColumn(group_patches, taps + depth, 0, remaining, sum01, sum11);
+    }
+    const int32_t channel0 = out_c & channel_mask;
+    const int32_t channel1 = (out_c + 1) & channel_mask;
+    RequantizeChannel(sum00, sum10, requantize.multipliers[channel0],
+                      requantize.shifts[channel0], requantize, kHighWord, output0 + out_c,
+                      output1 + out_c);
+    RequantizeChannel(sum01, sum11, requantize.multipliers[channel1],
+                      requantize.shifts[channel1], requantize, kHighWord, output0 + out_c + 1,
+                      output1 + out_c + 1);
+  }
+  if (out_c < channels) {
+    int32_t sum0 = bias[out_c];
+    int32_t sum1 = sum0;
+    MacColumn(patches, filter + static_cast<ptrdiff_t>(out_c) * depth, groups, remaining, sum0,
+              sum1);
+    const int32_t channel = out_c & channel_mask;
+    RequantizeChannel(sum0, sum1, requantize.multipliers[channel], requantize.shifts[channel],
+                      requantize, kHighWord, output0 + out_c, output1 + out_c);
+  }
+}
+
+// One patch of the pair (patches points at its first word: the pair's base, + 4 for the
+// second): the im2col patch of one output position for one group, in the filter's [y][x][c]
+// order, K = filter_height * filter_width * group_channels values; padded taps read the input
+// zero point (the raw value of real zero, as in the portable kernel). Channel counts that are
+// a multiple of four expand straight from the input; others gather the int8 patch into
+// `staging` first (whole groups, zero-padded), then expand it.
+inline void ExpandPatch(const Conv2dParams& params, const int8_t* input, int32_t batch,
+                        int32_t out_y, int32_t out_x, int32_t in_c_begin, int8_t* patches,
+                        int8_t* staging) {
   const int32_t group_channels = params.input_channels / params.groups;
   const int32_t in_y_origin = out_y * params.stride_height - params.padding_height;
   const int32_t in_x_origin = out_x * params.stride_width - params.padding_width;
+  const bool whole_words = group_channels % 4 == 0;
+  const uint32_t padding = BroadcastLanes(params.input_zero_point);
+  int8_t* gathered = staging;
+  const int32_t depth = params.filter_height * params.filter_width * group_channels;
+  const int32_t groups = (depth + 3) / 4;
+  // The last group's bytes past K are zero: the word is cleared before the gather overwrites
+  // its first bytes (one store, where a byte loop would become a memset call).
+  if (!whole_words) StoreWord(staging + 4 * static_cast<ptrdiff_t>(groups - 1), 0);
   for (int32_t filter_y = 0; filter_y < params.filter_height; ++filter_y) {
     const int32_t in_y = in_y_origin + params.dilation_height * filter_y;
+    const bool row_inside = in_y >= 0 && in_y < params.input_height;
+    // The pixel index is exact in int32 (validation bounded the input's element count); the
+    // offsets are formed in ptrdiff_t. Not dereferenced unless the tap is inside.
+    const int8_t* const row =
+        row_inside ? input +
+                         static_cast<ptrdiff_t>((batch * params.input_height + in_y) *
+                                                params.input_width) *
+                             params.input_channels +
+                         in_c_begin
+                   : input;
     for (int32_t filter_x = 0; filter_x < params.filter_width; ++filter_x) {
       const int32_t in_x = in_x_origin + params.dilation_width * filter_x;
-      if (in_y >= 0 && in_y < params.input_height && in_x >= 0 && in_x < params.input_width) {
-        // The pixel index is exact in int32 (validation bounded the input's element count);
-        // the offset is formed in ptrdiff_t.
-        const int32_t pixel = (batch * params.input_height + in_y) * params.input_width + in_x;
-        const int8_t* taps =
-            input + static_cast<ptrdiff_t>(pixel) * params.input_channels + in_c_begin;
-        std::memcpy(patch, taps, static_cast<size_t>(group_channels));
+      const bool inside = row_inside && in_x >= 0 && in_x < params.input_width;
+      const int8_t* const taps =
+          row + static_cast<ptrdiff_t>(inside ? in_x : 0) * params.input_channels;
+      if (whole_words) {
+        for (int32_t c = 0; c < group_channels; c += 4, patches += kPatchGroupBytes) {
+          if (inside) {
+            const uint32_t word = LoadFour(taps + c);
+            StoreWord(patches, SignExtendEvenBytes(word));
+            StoreWord(patches + 8, SignExtendOddBytes(word));
+          } else {
+            StoreWord(patches, padding);
+            StoreWord(patches + 8, padding);
+          }
+        }
+      } else if (inside) {
+        for (int32_t c = 0; c < group_channels; ++c) gathered[c] = taps[c];
+        gathered += group_channels;
       } else {
-        std::memset(patch, params.input_zero_point, static_cast<size_t>(group_channels));
+        for (int32_t c = 0; c < group_channels; ++c) {
+          gathered[c] = static_cast<int8_t>(params.input_zero_point);
+        }
+        gathered += group_channels;
       }
-      patch += group_channels;
     }
+  }
+  if (whole_words) return;
+  for (int32_t group = 0; group < groups; ++group, patches += kPatchGroupBytes) {
+    const uint32_t word = LoadFour(staging + 4 * static_cast<ptrdiff_t>(group));
+    StoreWord(patches, SignExtendEvenBytes(word));
+    StoreWord(patches + 8, SignExtendOddBytes(word));
   }
 }
 
@@ -236,6 +564,7 @@ Status Linear(const LinearParams& params, const Activation* input, const Weight*
 
   const int32_t depth = params.input_features;
   const int32_t channels = params.output_features;
+  const bool high_word = internal::CanRequantizeByHighWord(params.requantize, channels);
   // Offsets in size_t: validation bounded the element counts, and no int32 product is formed.
   for (int32_t batch = 0; batch < params.batches; batch += 2) {
     const int8_t* const rows = input + static_cast<size_t>(batch) * static_cast<size_t>(depth);
@@ -243,21 +572,29 @@ Status Linear(const LinearParams& params, const Activation* input, const Weight*
         output + static_cast<size_t>(batch) * static_cast<size_t>(channels);
     if (batch + 1 < params.batches) {
       int8_t* const outputs[2] = {first_output, first_output + channels};
-      internal::ComputeRows<2>(rows, weights, bias, channels, depth, params.requantize, outputs);
+      internal::ComputeRows<2>(rows, weights, bias, channels, depth, params.requantize,
+                               high_word, outputs);
     } else {
-      int8_t* const outputs[2] = {first_output, nullptr};
-      internal::ComputeRows<1>(rows, weights, bias, channels, depth, params.requantize, outputs);
+      int8_t* const outputs[2] = {first_output, first_output};
+      internal::ComputeRows<1>(rows, weights, bias, channels, depth, params.requantize,
+                               high_word, outputs);
     }
   }
   return Status::kOk;
 }
 
-// Scratch Conv2d needs: two im2col patches of K = filter_height * filter_width *
-// (input_channels / groups) int8 values. Valid params only (ValidateConv2dParams).
+// Scratch Conv2d needs: the int16 patches of two output positions, whole groups of four taps
+// (K = filter_height * filter_width * (input_channels / groups), rounded up to a multiple of
+// four, times 2 patches x 2 bytes), plus the int8 patch when the group's channel count is not
+// a multiple of four, plus 3 bytes to align the words. Valid params only
+// (ValidateConv2dParams).
 constexpr size_t Conv2dScratchBytes(const Conv2dParams& params) {
-  return 2 * static_cast<size_t>(params.filter_height) *
-         static_cast<size_t>(params.filter_width) *
-         static_cast<size_t>(params.input_channels / params.groups);
+  const size_t group_channels = static_cast<size_t>(params.input_channels / params.groups);
+  const size_t depth = static_cast<size_t>(params.filter_height) *
+                       static_cast<size_t>(params.filter_width) * group_channels;
+  const size_t groups = (depth + 3) / 4;
+  const size_t staging = group_channels % 4 == 0 ? 0 : 4 * groups;
+  return 3 + static_cast<size_t>(internal::kPatchGroupBytes) * groups + staging;
 }
 
 template <typename Activation, typename Weight, typename Bias, Checks kChecks = Checks::kAtEntry>
@@ -278,11 +615,19 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
       params.filter_height * params.filter_width * (params.input_channels / params.groups);
   const int32_t group_input_channels = params.input_channels / params.groups;
   const int32_t group_output_channels = params.output_channels / params.groups;
+  const bool high_word =
+      internal::CanRequantizeByHighWord(params.requantize, params.output_channels);
+  // The patches' words are read with LDRD, which needs word alignment.
+  const size_t misalignment = reinterpret_cast<uintptr_t>(scratch) % 4;
+  int8_t* const patches = scratch + (4 - misalignment) % 4;
+  int8_t* const staging =
+      patches + static_cast<ptrdiff_t>(internal::kPatchGroupBytes) * ((depth + 3) / 4);
 
-  // Positions are taken in pairs so each expanded filter word serves two output positions;
-  // a group's filter rows are contiguous, so each group is a small GEMM over the patches.
-  // Validation bounded every element count by INT32_MAX, so the products below are exact;
-  // offsets are formed in ptrdiff_t rather than widened from an int32 product.
+  // Positions are taken in pairs so each expanded filter word serves two output positions
+  // (a last odd position is paired with itself); a group's filter rows are contiguous, so
+  // each group is a small GEMM over the patches. Validation bounded every element count by
+  // INT32_MAX, so the products below are exact; offsets are formed in ptrdiff_t rather than
+  // widened from an int32 product.
   for (int32_t group = 0; group < params.groups; ++group) {
     const int32_t first_channel = group * group_output_channels;
     const int8_t* const group_filter = filter + static_cast<ptrdiff_t>(first_channel) * depth;
@@ -292,27 +637,29 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
       group_requantize.multipliers += first_channel;
       group_requantize.shifts += first_channel;
     }
+    const int32_t in_c_begin = group * group_input_channels;
     for (int32_t batch = 0; batch < params.batches; ++batch) {
       int8_t* const group_output =
           output + static_cast<ptrdiff_t>(batch) * positions * params.output_channels +
           first_channel;
       for (int32_t position = 0; position < positions; position += 2) {
-        const int32_t pair = position + 1 < positions ? 2 : 1;
-        for (int32_t i = 0; i < pair; ++i) {
-          internal::GatherPatch(params, input, batch, (position + i) / output_width,
-                                (position + i) % output_width, group * group_input_channels,
-                                scratch + static_cast<ptrdiff_t>(i) * depth);
-        }
-        int8_t* const first_output =
+        const int32_t second = position + 1 < positions ? position + 1 : position;
+        internal::ExpandPatch(params, input, batch, position / output_width,
+                              position % output_width, in_c_begin, patches, staging);
+        internal::ExpandPatch(params, input, batch, second / output_width,
+                              second % output_width, in_c_begin, patches + 4, staging);
+        int8_t* const output0 =
             group_output + static_cast<ptrdiff_t>(position) * params.output_channels;
-        int8_t* const outputs[2] = {
-            first_output, pair == 2 ? first_output + params.output_channels : nullptr};
-        if (pair == 2) {
-          internal::ComputeRows<2>(scratch, group_filter, group_bias, group_output_channels,
-                                   depth, group_requantize, outputs);
+        int8_t* const output1 =
+            group_output + static_cast<ptrdiff_t>(second) * params.output_channels;
+        if (high_word) {
+          internal::ConvolvePatches<true>(patches, group_filter, group_bias,
+                                          group_output_channels, depth, group_requantize,
+                                          output0, output1);
         } else {
-          internal::ComputeRows<1>(scratch, group_filter, group_bias, group_output_channels,
-                                   depth, group_requantize, outputs);
+          internal::ConvolvePatches<false>(patches, group_filter, group_bias,
+                                           group_output_channels, depth, group_requantize,
+                                           output0, output1);
         }
       }
     }
@@ -321,5 +668,7 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
 }
 
 }  // namespace integr8::backend::arm_dsp
+
+#undef INTEGR8_ARM_DSP_INLINE
 
 #endif  // INTEGR8_BACKEND_ARM_DSP_H_
