@@ -63,6 +63,17 @@
 #include "integr8/kernels/linear.h"
 #include "integr8/types.h"
 
+// The 2 x 4 tile's inner loop is GNU inline assembly (DotPairSteps) where the compiler speaks
+// it (g++, clang); elsewhere, or with INTEGR8_X86_INLINE_ASM defined to 0, the intrinsics loop
+// of DotTile runs instead, the same instructions. Both are tested (tests/CMakeLists.txt).
+#if !defined(INTEGR8_X86_INLINE_ASM)
+#if defined(__GNUC__)
+#define INTEGR8_X86_INLINE_ASM 1
+#else
+#define INTEGR8_X86_INLINE_ASM 0
+#endif
+#endif
+
 namespace integr8::backend::x86 {
 
 inline constexpr const char* kName = "x86-avx2";
@@ -102,9 +113,15 @@ class RowTails {
     const ptrdiff_t room = end - base - offset_ - kVectorBytes;
     const ptrdiff_t in_place = room < 0 ? 0 : room / depth + 1;
     first_copied_ = in_place < rows ? static_cast<int32_t>(in_place) : rows;
+    // Each copy is written whole (zeros, then the tail over them), so that no byte the kernels load is
+    // uninitialized; only the copied rows are touched, not the whole array (zeroing all
+    // kVectorBytes^2 bytes on every call was a measurable part of a small layer's time).
+    const auto tail_bytes = static_cast<size_t>(depth - offset_);
     for (int32_t row = first_copied_; row < rows; ++row) {
       const int8_t* const tail = base + static_cast<ptrdiff_t>(row) * depth + offset_;
-      std::memcpy(copies_[row - first_copied_], tail, static_cast<size_t>(depth - offset_));
+      int8_t* const copy = copies_[row - first_copied_];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(copy), _mm256_setzero_si256());
+      std::memcpy(copy, tail, tail_bytes);
     }
   }
   const int8_t* Tail(int32_t row) const {
@@ -117,7 +134,9 @@ class RowTails {
   int32_t depth_;
   int32_t offset_;  // where the partial vector starts in a row
   int32_t first_copied_ = 0;
-  alignas(kVectorBytes) int8_t copies_[kVectorBytes][kVectorBytes] = {};
+  // Rows first_copied_ .. rows - 1 are written by the constructor; Tail() returns no other.
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): written before use, see above.
+  alignas(kVectorBytes) int8_t copies_[kVectorBytes][kVectorBytes];
 };
 
 // acc += the int32 lane sums of x * w over 32 int8 pairs; exact, see the top of this file.
@@ -133,6 +152,74 @@ inline __m128i SumLanes(const __m256i acc[kTileColumns]) {
                                          _mm256_hadd_epi32(acc[2], acc[3]));
   return _mm_add_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
 }
+
+#if INTEGR8_X86_INLINE_ASM
+// acc[r][c] += the lane sums of rows[r][k] * columns[c][k] for k < full (a multiple of 32),
+// for the 2 x 4 tile: DotTile's full-vector loop, the same instructions in inline assembly.
+// Written out because g++ 12 keeps fewer than the 16 vectors this step needs in registers when
+// it is written with intrinsics (8 accumulators, x and |x| of both rows, the weight vector, two
+// products, the ones) and spills accumulators to the stack inside the loop, which costs about a
+// quarter of the tile's throughput on Zen 3. Each pair (r, c) is the exact step of
+// MultiplyAccumulate. Registers: acc[0][0..3] in ymm0-3, acc[1][0..3] in ymm4-7, x0 x1 in
+// ymm8-9, |x0| |x1| in ymm10-11, the weight vector in ymm12, the products in ymm13-14, the ones
+// in ymm15; the accumulators pass through memory (eight operands each counted twice would
+// exceed the 30 an asm statement may have). The offset k runs from -full up to 0 against
+// pointers advanced by full, so the loop needs no separate end. volatile: the statement's only
+// effect the compiler could see otherwise is on k, which is dead after it.
+inline void DotPairSteps(const int8_t* const rows[2], const int8_t* const columns[kTileColumns],
+                         int32_t full, __m256i acc[2][kTileColumns]) {
+  if (full <= 0) return;
+  ptrdiff_t k = -static_cast<ptrdiff_t>(full);
+  // One (r, c) pair: ymm13/14 = |x_r| * (w * sign(x_r)) pair sums, widened, added.
+#define INTEGR8_X86_PAIR(x, abs_x, product, accumulator)            \
+  "vpsignb %%ymm" x ", %%ymm12, %%ymm" product "\n\t"               \
+  "vpmaddubsw %%ymm" product ", %%ymm" abs_x ", %%ymm" product "\n\t" \
+  "vpmaddwd %%ymm15, %%ymm" product ", %%ymm" product "\n\t"       \
+  "vpaddd %%ymm" product ", %%ymm" accumulator ", %%ymm" accumulator "\n\t"
+#define INTEGR8_X86_COLUMN(column, accumulator0, accumulator1) \
+  "vmovdqu (%[" column "], %[k]), %%ymm12\n\t"                 \
+  INTEGR8_X86_PAIR("8", "10", "13", accumulator0)              \
+  INTEGR8_X86_PAIR("9", "11", "14", accumulator1)
+  __asm__ volatile(
+      "vmovdqu 0(%[acc]), %%ymm0\n\t"
+      "vmovdqu 32(%[acc]), %%ymm1\n\t"
+      "vmovdqu 64(%[acc]), %%ymm2\n\t"
+      "vmovdqu 96(%[acc]), %%ymm3\n\t"
+      "vmovdqu 128(%[acc]), %%ymm4\n\t"
+      "vmovdqu 160(%[acc]), %%ymm5\n\t"
+      "vmovdqu 192(%[acc]), %%ymm6\n\t"
+      "vmovdqu 224(%[acc]), %%ymm7\n\t"
+      "vpcmpeqw %%ymm15, %%ymm15, %%ymm15\n\t"
+      "vpsrlw $15, %%ymm15, %%ymm15\n\t"  // int16 ones
+      "1:\n\t"
+      "vmovdqu (%[row0], %[k]), %%ymm8\n\t"
+      "vmovdqu (%[row1], %[k]), %%ymm9\n\t"
+      "vpabsb %%ymm8, %%ymm10\n\t"
+      "vpabsb %%ymm9, %%ymm11\n\t"
+      INTEGR8_X86_COLUMN("column0", "0", "4")
+      INTEGR8_X86_COLUMN("column1", "1", "5")
+      INTEGR8_X86_COLUMN("column2", "2", "6")
+      INTEGR8_X86_COLUMN("column3", "3", "7")
+      "add $32, %[k]\n\t"
+      "jnz 1b\n\t"
+      "vmovdqu %%ymm0, 0(%[acc])\n\t"
+      "vmovdqu %%ymm1, 32(%[acc])\n\t"
+      "vmovdqu %%ymm2, 64(%[acc])\n\t"
+      "vmovdqu %%ymm3, 96(%[acc])\n\t"
+      "vmovdqu %%ymm4, 128(%[acc])\n\t"
+      "vmovdqu %%ymm5, 160(%[acc])\n\t"
+      "vmovdqu %%ymm6, 192(%[acc])\n\t"
+      "vmovdqu %%ymm7, 224(%[acc])\n\t"
+      : [k] "+r"(k)
+      : [acc] "r"(&acc[0][0]), [row0] "r"(rows[0] + full), [row1] "r"(rows[1] + full),
+        [column0] "r"(columns[0] + full), [column1] "r"(columns[1] + full),
+        [column2] "r"(columns[2] + full), [column3] "r"(columns[3] + full)
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+#undef INTEGR8_X86_COLUMN
+#undef INTEGR8_X86_PAIR
+}
+#endif  // INTEGR8_X86_INLINE_ASM
 
 // sums[r][c] = sum over k < depth of rows[r][k] * columns[c][k], for kRows activation rows and
 // kTileColumns weight rows, each `depth` int8 contiguous; row_tails / column_tails point at 32
@@ -156,6 +243,12 @@ inline void DotTile(const int8_t* const rows[kRows], const int8_t* const row_tai
     }
   };
   int32_t k = 0;
+#if INTEGR8_X86_INLINE_ASM
+  if constexpr (kRows == 2) {
+    k = depth - depth % kVectorBytes;
+    DotPairSteps(rows, columns, k, acc);
+  }
+#endif
   for (; k + kVectorBytes <= depth; k += kVectorBytes) {
     __m256i x[kRows];
     __m256i w[kTileColumns];
@@ -274,6 +367,79 @@ inline __m256i SumLanesEight(const __m256i acc[kRowTileColumns]) {
 // tile, readable) are prefetched into L1 while this tile runs, four lines per 32-byte step:
 // the hardware prefetcher, tracking eight short rows at once, leaves the loop waiting on L2 or
 // L3 otherwise.
+#if INTEGR8_X86_INLINE_ASM
+// acc[c] = the lane sums of row[k] * tile[c * depth + k] for k < full (a positive multiple of
+// 32) and the kRowTileColumns weight rows of the tile: DotRowTile's full-vector loop in inline
+// assembly, for the reason given at DotPairSteps (g++ keeps copies of the accumulators on the
+// stack inside the intrinsics loop). Prefetches lines [8k, 8k + 256) from `prefetch` at step
+// k, as DotRowTile does; `prefetch` must be readable for kRowTileColumns * full bytes (the
+// caller passes the tile itself when there is no next one). Registers: acc[0..7] in ymm0-7, x
+// in ymm8, |x| in ymm9, the weight vector in ymm10, the products in ymm11-12, the ones in
+// ymm15. Column c is read at tile + c * depth, addressed from three bases (columns 0, 3, 6)
+// plus 0, 1 or 2 times depth, all advanced by 32 per step.
+inline void DotRowSteps(const int8_t* row, const int8_t* tile, int32_t depth, int32_t full,
+                        const int8_t* prefetch, __m256i acc[kRowTileColumns]) {
+  const auto stride = static_cast<ptrdiff_t>(depth);
+  const int8_t* column0 = tile;
+  const int8_t* column3 = tile + 3 * stride;
+  const int8_t* column6 = tile + 6 * stride;
+  ptrdiff_t steps = full / kVectorBytes;
+#define INTEGR8_X86_ROW_COLUMN(address, product, accumulator)                \
+  "vmovdqu " address ", %%ymm10\n\t"                                         \
+  "vpsignb %%ymm8, %%ymm10, %%ymm" product "\n\t"                            \
+  "vpmaddubsw %%ymm" product ", %%ymm9, %%ymm" product "\n\t"                \
+  "vpmaddwd %%ymm15, %%ymm" product ", %%ymm" product "\n\t"                 \
+  "vpaddd %%ymm" product ", %%ymm" accumulator ", %%ymm" accumulator "\n\t"
+  __asm__ volatile(
+      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+      "vpcmpeqw %%ymm15, %%ymm15, %%ymm15\n\t"
+      "vpsrlw $15, %%ymm15, %%ymm15\n\t"  // int16 ones
+      "1:\n\t"
+      "prefetcht0 (%[prefetch])\n\t"
+      "prefetcht0 64(%[prefetch])\n\t"
+      "prefetcht0 128(%[prefetch])\n\t"
+      "prefetcht0 192(%[prefetch])\n\t"
+      "vmovdqu (%[row]), %%ymm8\n\t"
+      "vpabsb %%ymm8, %%ymm9\n\t"
+      INTEGR8_X86_ROW_COLUMN("(%[column0])", "11", "0")
+      INTEGR8_X86_ROW_COLUMN("(%[column0], %[stride])", "12", "1")
+      INTEGR8_X86_ROW_COLUMN("(%[column0], %[stride], 2)", "11", "2")
+      INTEGR8_X86_ROW_COLUMN("(%[column3])", "12", "3")
+      INTEGR8_X86_ROW_COLUMN("(%[column3], %[stride])", "11", "4")
+      INTEGR8_X86_ROW_COLUMN("(%[column3], %[stride], 2)", "12", "5")
+      INTEGR8_X86_ROW_COLUMN("(%[column6])", "11", "6")
+      INTEGR8_X86_ROW_COLUMN("(%[column6], %[stride])", "12", "7")
+      "add $32, %[row]\n\t"
+      "add $32, %[column0]\n\t"
+      "add $32, %[column3]\n\t"
+      "add $32, %[column6]\n\t"
+      "add $256, %[prefetch]\n\t"
+      "dec %[steps]\n\t"
+      "jnz 1b\n\t"
+      "vmovdqu %%ymm0, 0(%[acc])\n\t"
+      "vmovdqu %%ymm1, 32(%[acc])\n\t"
+      "vmovdqu %%ymm2, 64(%[acc])\n\t"
+      "vmovdqu %%ymm3, 96(%[acc])\n\t"
+      "vmovdqu %%ymm4, 128(%[acc])\n\t"
+      "vmovdqu %%ymm5, 160(%[acc])\n\t"
+      "vmovdqu %%ymm6, 192(%[acc])\n\t"
+      "vmovdqu %%ymm7, 224(%[acc])\n\t"
+      : [row] "+r"(row), [column0] "+r"(column0), [column3] "+r"(column3),
+        [column6] "+r"(column6), [prefetch] "+r"(prefetch), [steps] "+r"(steps)
+      : [stride] "r"(stride), [acc] "r"(acc)
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+        "xmm9", "xmm10", "xmm11", "xmm12", "xmm15");
+#undef INTEGR8_X86_ROW_COLUMN
+}
+#endif  // INTEGR8_X86_INLINE_ASM
+
 template <size_t... kColumns>
 inline __m256i DotRowTile(std::index_sequence<kColumns...> /*columns*/, const int8_t* row,
                           const int8_t* row_tail, const int8_t* tile,
@@ -286,6 +452,12 @@ inline __m256i DotRowTile(std::index_sequence<kColumns...> /*columns*/, const in
       tile + static_cast<ptrdiff_t>(kColumns) * depth...};
   __m256i acc[kRowTileColumns] = {(static_cast<void>(kColumns), _mm256_setzero_si256())...};
   int32_t k = 0;
+#if INTEGR8_X86_INLINE_ASM
+  if (depth >= kVectorBytes) {
+    k = depth - depth % kVectorBytes;
+    DotRowSteps(row, tile, depth, k, prefetch != nullptr ? prefetch : tile, acc);
+  }
+#endif
   for (; k + kVectorBytes <= depth; k += kVectorBytes) {
     if (prefetch != nullptr) {
       // Lines [8k, 8k + 256) of the next tile: inside it, as k + 32 <= depth.
