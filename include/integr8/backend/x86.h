@@ -154,21 +154,24 @@ inline __m128i SumLanes(const __m256i acc[kTileColumns]) {
 }
 
 #if INTEGR8_X86_INLINE_ASM
-// acc[r][c] += the lane sums of rows[r][k] * columns[c][k] for k < full (a multiple of 32),
-// for the 2 x 4 tile: DotTile's full-vector loop, the same instructions in inline assembly.
-// Written out because g++ 12 keeps fewer than the 16 vectors this step needs in registers when
-// it is written with intrinsics (8 accumulators, x and |x| of both rows, the weight vector, two
-// products, the ones) and spills accumulators to the stack inside the loop, which costs about a
-// quarter of the tile's throughput on Zen 3. Each pair (r, c) is the exact step of
-// MultiplyAccumulate. Registers: acc[0][0..3] in ymm0-3, acc[1][0..3] in ymm4-7, x0 x1 in
-// ymm8-9, |x0| |x1| in ymm10-11, the weight vector in ymm12, the products in ymm13-14, the ones
-// in ymm15; the accumulators pass through memory (eight operands each counted twice would
-// exceed the 30 an asm statement may have). The offset k runs from -full up to 0 against
-// pointers advanced by full, so the loop needs no separate end. volatile: the statement's only
-// effect the compiler could see otherwise is on k, which is dead after it.
+// sums[r] = the four channel sums over k < full (a multiple of 32) of rows[r][k] * columns[c][k]
+// for the 2 x 4 tile: DotTile's full-vector loop and SumLanes, the same instructions in inline
+// assembly. Written out because g++ 12 keeps fewer than the 16 vectors this loop needs in
+// registers when it is written with intrinsics (8 accumulators, x and |x| of both rows, the
+// weight vector, two products, the ones) and moves accumulators through the stack inside the
+// loop. Each pair (r, c) is the exact step of MultiplyAccumulate. Registers: acc[0][0..3] in
+// ymm0-3, acc[1][0..3] in ymm4-7, x0 x1 in ymm8-9, |x0| |x1| in ymm10-11, the weight vector in
+// ymm12, the products in ymm13-14, the ones in ymm15; the sums go out through memory (every
+// register is claimed). The offset k runs from -full up to 0 against pointers advanced by full,
+// so the loop needs no separate end. volatile: the only effect the compiler could see
+// otherwise is on k, which is dead after the statement.
 inline void DotPairSteps(const int8_t* const rows[2], const int8_t* const columns[kTileColumns],
-                         int32_t full, __m256i acc[2][kTileColumns]) {
-  if (full <= 0) return;
+                         int32_t full, __m128i sums[2]) {
+  if (full <= 0) {
+    sums[0] = _mm_setzero_si128();
+    sums[1] = _mm_setzero_si128();
+    return;
+  }
   ptrdiff_t k = -static_cast<ptrdiff_t>(full);
   // One (r, c) pair: ymm13/14 = |x_r| * (w * sign(x_r)) pair sums, widened, added.
 #define INTEGR8_X86_PAIR(x, abs_x, product, accumulator)            \
@@ -181,14 +184,14 @@ inline void DotPairSteps(const int8_t* const rows[2], const int8_t* const column
   INTEGR8_X86_PAIR("8", "10", "13", accumulator0)              \
   INTEGR8_X86_PAIR("9", "11", "14", accumulator1)
   __asm__ volatile(
-      "vmovdqu 0(%[acc]), %%ymm0\n\t"
-      "vmovdqu 32(%[acc]), %%ymm1\n\t"
-      "vmovdqu 64(%[acc]), %%ymm2\n\t"
-      "vmovdqu 96(%[acc]), %%ymm3\n\t"
-      "vmovdqu 128(%[acc]), %%ymm4\n\t"
-      "vmovdqu 160(%[acc]), %%ymm5\n\t"
-      "vmovdqu 192(%[acc]), %%ymm6\n\t"
-      "vmovdqu 224(%[acc]), %%ymm7\n\t"
+      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
       "vpcmpeqw %%ymm15, %%ymm15, %%ymm15\n\t"
       "vpsrlw $15, %%ymm15, %%ymm15\n\t"  // int16 ones
       "1:\n\t"
@@ -202,16 +205,21 @@ inline void DotPairSteps(const int8_t* const rows[2], const int8_t* const column
       INTEGR8_X86_COLUMN("column3", "3", "7")
       "add $32, %[k]\n\t"
       "jnz 1b\n\t"
-      "vmovdqu %%ymm0, 0(%[acc])\n\t"
-      "vmovdqu %%ymm1, 32(%[acc])\n\t"
-      "vmovdqu %%ymm2, 64(%[acc])\n\t"
-      "vmovdqu %%ymm3, 96(%[acc])\n\t"
-      "vmovdqu %%ymm4, 128(%[acc])\n\t"
-      "vmovdqu %%ymm5, 160(%[acc])\n\t"
-      "vmovdqu %%ymm6, 192(%[acc])\n\t"
-      "vmovdqu %%ymm7, 224(%[acc])\n\t"
+      // sums[r] = SumLanes(acc[r]): the same hadds and cross-half add.
+      "vphaddd %%ymm1, %%ymm0, %%ymm0\n\t"
+      "vphaddd %%ymm3, %%ymm2, %%ymm2\n\t"
+      "vphaddd %%ymm2, %%ymm0, %%ymm0\n\t"
+      "vextracti128 $1, %%ymm0, %%xmm1\n\t"
+      "vpaddd %%xmm1, %%xmm0, %%xmm0\n\t"
+      "vmovdqu %%xmm0, 0(%[sums])\n\t"
+      "vphaddd %%ymm5, %%ymm4, %%ymm4\n\t"
+      "vphaddd %%ymm7, %%ymm6, %%ymm6\n\t"
+      "vphaddd %%ymm6, %%ymm4, %%ymm4\n\t"
+      "vextracti128 $1, %%ymm4, %%xmm5\n\t"
+      "vpaddd %%xmm5, %%xmm4, %%xmm4\n\t"
+      "vmovdqu %%xmm4, 16(%[sums])\n\t"
       : [k] "+r"(k)
-      : [acc] "r"(&acc[0][0]), [row0] "r"(rows[0] + full), [row1] "r"(rows[1] + full),
+      : [sums] "r"(sums), [row0] "r"(rows[0] + full), [row1] "r"(rows[1] + full),
         [column0] "r"(columns[0] + full), [column1] "r"(columns[1] + full),
         [column2] "r"(columns[2] + full), [column3] "r"(columns[3] + full)
       : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
@@ -242,13 +250,23 @@ inline void DotTile(const int8_t* const rows[kRows], const int8_t* const row_tai
       }
     }
   };
-  int32_t k = 0;
 #if INTEGR8_X86_INLINE_ASM
   if constexpr (kRows == 2) {
-    k = depth - depth % kVectorBytes;
-    DotPairSteps(rows, columns, k, acc);
+    // The full vectors in assembly, already summed; the partial one (if any) here.
+    const int32_t full = depth - depth % kVectorBytes;
+    DotPairSteps(rows, columns, full, sums);
+    if (full < depth) {
+      __m256i x[kRows];
+      __m256i w[kTileColumns];
+      for (size_t r = 0; r < kRows; ++r) x[r] = LoadFirst(row_tails[r], depth - full);
+      for (int32_t c = 0; c < kTileColumns; ++c) w[c] = LoadFirst(column_tails[c], depth - full);
+      step(x, w);
+      for (size_t r = 0; r < kRows; ++r) sums[r] = _mm_add_epi32(sums[r], SumLanes(acc[r]));
+    }
+    return;
   }
 #endif
+  int32_t k = 0;
   for (; k + kVectorBytes <= depth; k += kVectorBytes) {
     __m256i x[kRows];
     __m256i w[kTileColumns];
