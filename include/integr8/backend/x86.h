@@ -386,8 +386,8 @@ inline __m256i SumLanesEight(const __m256i acc[kRowTileColumns]) {
 // the hardware prefetcher, tracking eight short rows at once, leaves the loop waiting on L2 or
 // L3 otherwise.
 #if INTEGR8_X86_INLINE_ASM
-// acc[c] = the lane sums of row[k] * tile[c * depth + k] for k < full (a positive multiple of
-// 32) and the kRowTileColumns weight rows of the tile: DotRowTile's full-vector loop in inline
+// *sums = the kRowTileColumns channel sums over k < full (a positive multiple of 32) of
+// row[k] * tile[c * depth + k]: DotRowTile's full-vector loop and SumLanesEight in inline
 // assembly, for the reason given at DotPairSteps (g++ keeps copies of the accumulators on the
 // stack inside the intrinsics loop). Prefetches lines [8k, 8k + 256) from `prefetch` at step
 // k, as DotRowTile does; `prefetch` must be readable for kRowTileColumns * full bytes (the
@@ -396,7 +396,7 @@ inline __m256i SumLanesEight(const __m256i acc[kRowTileColumns]) {
 // ymm15. Column c is read at tile + c * depth, addressed from three bases (columns 0, 3, 6)
 // plus 0, 1 or 2 times depth, all advanced by 32 per step.
 inline void DotRowSteps(const int8_t* row, const int8_t* tile, int32_t depth, int32_t full,
-                        const int8_t* prefetch, __m256i acc[kRowTileColumns]) {
+                        const int8_t* prefetch, __m256i* sums) {
   const auto stride = static_cast<ptrdiff_t>(depth);
   const int8_t* column0 = tile;
   const int8_t* column3 = tile + 3 * stride;
@@ -441,17 +441,20 @@ inline void DotRowSteps(const int8_t* row, const int8_t* tile, int32_t depth, in
       "add $256, %[prefetch]\n\t"
       "dec %[steps]\n\t"
       "jnz 1b\n\t"
-      "vmovdqu %%ymm0, 0(%[acc])\n\t"
-      "vmovdqu %%ymm1, 32(%[acc])\n\t"
-      "vmovdqu %%ymm2, 64(%[acc])\n\t"
-      "vmovdqu %%ymm3, 96(%[acc])\n\t"
-      "vmovdqu %%ymm4, 128(%[acc])\n\t"
-      "vmovdqu %%ymm5, 160(%[acc])\n\t"
-      "vmovdqu %%ymm6, 192(%[acc])\n\t"
-      "vmovdqu %%ymm7, 224(%[acc])\n\t"
+      // *sums = SumLanesEight(acc): the same hadds, cross-half permutes and add.
+      "vphaddd %%ymm1, %%ymm0, %%ymm0\n\t"
+      "vphaddd %%ymm3, %%ymm2, %%ymm2\n\t"
+      "vphaddd %%ymm2, %%ymm0, %%ymm0\n\t"
+      "vphaddd %%ymm5, %%ymm4, %%ymm4\n\t"
+      "vphaddd %%ymm7, %%ymm6, %%ymm6\n\t"
+      "vphaddd %%ymm6, %%ymm4, %%ymm4\n\t"
+      "vperm2i128 $0x20, %%ymm4, %%ymm0, %%ymm1\n\t"
+      "vperm2i128 $0x31, %%ymm4, %%ymm0, %%ymm2\n\t"
+      "vpaddd %%ymm2, %%ymm1, %%ymm1\n\t"
+      "vmovdqu %%ymm1, (%[sums])\n\t"
       : [row] "+r"(row), [column0] "+r"(column0), [column3] "+r"(column3),
         [column6] "+r"(column6), [prefetch] "+r"(prefetch), [steps] "+r"(steps)
-      : [stride] "r"(stride), [acc] "r"(acc)
+      : [stride] "r"(stride), [sums] "r"(sums)
       : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
         "xmm9", "xmm10", "xmm11", "xmm12", "xmm15");
 #undef INTEGR8_X86_ROW_COLUMN
@@ -464,18 +467,25 @@ inline __m256i DotRowTile(std::index_sequence<kColumns...> /*columns*/, const in
                           const int8_t* const tails[kRowTileColumns], const int8_t* prefetch,
                           int32_t depth) {
   static_assert(sizeof...(kColumns) == kRowTileColumns);
+  __m256i acc[kRowTileColumns] = {(static_cast<void>(kColumns), _mm256_setzero_si256())...};
+#if INTEGR8_X86_INLINE_ASM
+  // The full vectors in assembly, already summed; the partial one (if any) here.
+  const int32_t full = depth - depth % kVectorBytes;
+  __m256i sums = _mm256_setzero_si256();
+  if (full > 0) DotRowSteps(row, tile, depth, full, prefetch != nullptr ? prefetch : tile, &sums);
+  if (full < depth) {
+    const __m256i x = LoadFirst(row_tail, depth - full);
+    const __m256i abs_x = _mm256_abs_epi8(x);
+    ((acc[kColumns] = MultiplyAccumulate(acc[kColumns], x, abs_x, Load(tails[kColumns]))), ...);
+    sums = _mm256_add_epi32(sums, SumLanesEight(acc));
+  }
+  return sums;
+#else
   constexpr int32_t kLineBytes = 64;
   constexpr int32_t kStepLines = kRowTileColumns * kVectorBytes / kLineBytes;
   const int8_t* const columns[kRowTileColumns] = {
       tile + static_cast<ptrdiff_t>(kColumns) * depth...};
-  __m256i acc[kRowTileColumns] = {(static_cast<void>(kColumns), _mm256_setzero_si256())...};
   int32_t k = 0;
-#if INTEGR8_X86_INLINE_ASM
-  if (depth >= kVectorBytes) {
-    k = depth - depth % kVectorBytes;
-    DotRowSteps(row, tile, depth, k, prefetch != nullptr ? prefetch : tile, acc);
-  }
-#endif
   for (; k + kVectorBytes <= depth; k += kVectorBytes) {
     if (prefetch != nullptr) {
       // Lines [8k, 8k + 256) of the next tile: inside it, as k + 32 <= depth.
@@ -496,6 +506,7 @@ inline __m256i DotRowTile(std::index_sequence<kColumns...> /*columns*/, const in
     ((acc[kColumns] = MultiplyAccumulate(acc[kColumns], x, abs_x, Load(tails[kColumns]))), ...);
   }
   return SumLanesEight(acc);
+#endif
 }
 
 // DotRequantize for one activation row against channels >= kRowTileColumns weight rows, in
