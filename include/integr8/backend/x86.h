@@ -54,6 +54,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "integr8/config.h"
@@ -536,6 +537,70 @@ inline void DotRowRequantize(const int8_t* row, const int8_t* row_tail, const in
   }
 }
 
+// Depths up to this many products (the MNIST ConvNet's first layer: 3 x 3 x 1 = 9) run
+// ShortDotRequantize instead of the tiles, whose single 32-byte step would be mostly padding.
+inline constexpr int32_t kShortDepth = 16;
+// Output channels per ShortDotRequantize block: one int32 lane each.
+inline constexpr int32_t kShortChannels = 8;
+
+// DotRequantize for depth <= kShortDepth: the channels go across the lanes instead of the
+// products. For each block of eight channels, the weights are rearranged once into
+// packed[p][j] = the int16 pair (w[j][2p], w[j][2p + 1]) of channel j (zeros past depth and
+// past the last channel); then for each row, the int16 pair (x[2p], x[2p + 1]) is broadcast
+// and vpmaddwd adds x[2p] * w[j][2p] + x[2p + 1] * w[j][2p + 1] into lane j, exactly (int16
+// operands, int32 products and sums; the accumulator bound covers every partial sum). Rows and
+// weight rows are read through RowTails (depth < 32, so Tail() is the whole row, readable for
+// 32 bytes) and masked to depth.
+inline void ShortDotRequantize(const RowTails& row_tails, int32_t rows,
+                               const RowTails& column_tails, int32_t channels, int32_t depth,
+                               const int32_t* bias, int32_t first_channel,
+                               const RequantizeParams& requantize, int8_t* output,
+                               int32_t output_stride) {
+  const int32_t pairs = (depth + 1) / 2;
+  for (int32_t block = 0; block < channels; block += kShortChannels) {
+    const int32_t count = channels - block < kShortChannels ? channels - block : kShortChannels;
+    // wide[j] = channel j's depth weights as int16, zeros after them; 8 int32 pairs.
+    alignas(kVectorBytes) int32_t wide[kShortChannels][kShortChannels];
+    for (int32_t j = 0; j < kShortChannels; ++j) {
+      const __m256i w = j < count ? _mm256_cvtepi8_epi16(_mm256_castsi256_si128(
+                                        LoadFirst(column_tails.Tail(block + j), depth)))
+                                  : _mm256_setzero_si256();
+      _mm256_store_si256(reinterpret_cast<__m256i*>(wide[j]), w);
+    }
+    alignas(kVectorBytes) int32_t packed[kShortChannels][kShortChannels];
+    for (int32_t pair = 0; pair < pairs; ++pair) {
+      for (int32_t j = 0; j < kShortChannels; ++j) packed[pair][j] = wide[j][pair];
+    }
+    const int32_t low_count = count < kTileColumns ? count : kTileColumns;
+    const int32_t high_count = count - low_count;
+    const RequantizeFour low(requantize, bias, first_channel + block, low_count);
+    const RequantizeFour high = high_count > 0 ? RequantizeFour(requantize, bias,
+                                                                first_channel + block +
+                                                                    kTileColumns,
+                                                                high_count)
+                                               : low;
+    for (int32_t row = 0; row < rows; ++row) {
+      // x as int16 pairs, zeros past depth.
+      alignas(kVectorBytes) int32_t x_pairs[kShortChannels];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(x_pairs),
+                         _mm256_cvtepi8_epi16(_mm256_castsi256_si128(
+                             LoadFirst(row_tails.Tail(row), depth))));
+      __m256i acc = _mm256_setzero_si256();
+      for (int32_t pair = 0; pair < pairs; ++pair) {
+        acc = _mm256_add_epi32(
+            acc, _mm256_madd_epi16(_mm256_set1_epi32(x_pairs[pair]),
+                                   _mm256_load_si256(
+                                       reinterpret_cast<const __m256i*>(packed[pair]))));
+      }
+      int8_t* const row_output = output + static_cast<ptrdiff_t>(row) * output_stride + block;
+      low.Store(_mm256_castsi256_si128(acc), low_count, row_output);
+      if (high_count > 0) {
+        high.Store(_mm256_extracti128_si256(acc, 1), high_count, row_output + kTileColumns);
+      }
+    }
+  }
+}
+
 // The dot-product core of Linear and Conv2d: for `rows` activation rows (row r at
 // activations + r * depth) and `channels` weight rows (channel c at weights + c * depth),
 // output[r * output_stride + c] = Requantize(bias[c] + sum_k activation[r][k] * weight[c][k]),
@@ -551,6 +616,11 @@ inline void DotRequantize(const int8_t* activations, int32_t rows, const int8_t*
                           int32_t output_stride) {
   const RowTails row_tails(activations, rows, depth, activations_end);
   const RowTails column_tails(weights, channels, depth, weights_end);
+  if (depth <= kShortDepth) {
+    ShortDotRequantize(row_tails, rows, column_tails, channels, depth, bias, first_channel,
+                       requantize, output, output_stride);
+    return;
+  }
   const bool has_row_tiles = rows % 2 == 1 && channels >= kRowTileColumns;
   const int32_t tiled_rows = has_row_tiles ? rows - 1 : rows;
   for (int32_t channel = 0; tiled_rows > 0 && channel < channels; channel += kTileColumns) {
@@ -588,6 +658,32 @@ inline void DotRequantize(const int8_t* activations, int32_t rows, const int8_t*
                      row_tails.Tail(tiled_rows), weights, channels, column_tails, depth, bias,
                      first_channel, requantize,
                      output + static_cast<ptrdiff_t>(tiled_rows) * output_stride);
+  }
+}
+
+// memcpy(destination, source, bytes) for im2col's short runs (a tap of a few channels, a
+// filter row of a one-channel input): up to 64 bytes as two possibly overlapping fixed-size
+// copies, which compile to a pair of moves instead of a library call; longer runs call memcpy.
+inline void CopyBytes(int8_t* destination, const int8_t* source, int32_t bytes) {
+  const auto copy_pair = [&](auto size) {
+    constexpr auto kSize = static_cast<int32_t>(decltype(size)::value);
+    std::memcpy(destination, source, kSize);
+    std::memcpy(destination + bytes - kSize, source + bytes - kSize, kSize);
+  };
+  if (bytes > 32 && bytes <= 64) {
+    copy_pair(std::integral_constant<size_t, 32>());
+  } else if (bytes >= 16 && bytes <= 32) {
+    copy_pair(std::integral_constant<size_t, 16>());
+  } else if (bytes >= 8 && bytes < 16) {
+    copy_pair(std::integral_constant<size_t, 8>());
+  } else if (bytes >= 4 && bytes < 8) {
+    copy_pair(std::integral_constant<size_t, 4>());
+  } else if (bytes >= 2 && bytes < 4) {
+    copy_pair(std::integral_constant<size_t, 2>());
+  } else if (bytes == 1) {
+    *destination = *source;
+  } else if (bytes > 64) {
+    std::memcpy(destination, source, static_cast<size_t>(bytes));
   }
 }
 
@@ -675,10 +771,18 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
     for (int32_t group = 0; group < params.groups; ++group) {
       const int32_t in_c_begin = group * filter_input_channels;
       int8_t* patch = patches;
+      // The block's first position's coordinates, then stepped (no division per position).
+      int32_t batch = block_begin / output_plane;
+      int32_t out_y = (block_begin - batch * output_plane) / output_width;
+      int32_t out_x = block_begin - batch * output_plane - out_y * output_width;
       for (int32_t position = block_begin; position < block_begin + block; ++position) {
-        const int32_t batch = position / output_plane;
-        const int32_t out_y = (position - batch * output_plane) / output_width;
-        const int32_t out_x = position - batch * output_plane - out_y * output_width;
+        if (position > block_begin && ++out_x == output_width) {
+          out_x = 0;
+          if (++out_y == output_height) {
+            out_y = 0;
+            ++batch;
+          }
+        }
         const int32_t in_y_origin = out_y * params.stride_height - params.padding_height;
         const int32_t in_x_origin = out_x * params.stride_width - params.padding_width;
         const bool is_row_inside = in_x_origin >= 0 && in_x_origin + filter_width <= input_width;
@@ -689,8 +793,8 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
             // groups == 1 it is filter_width * input_channels <= depth bytes.
             const int32_t pixel = (batch * input_height + in_y) * input_width + in_x_origin;
             const int32_t row_bytes = filter_width * input_channels;
-            std::memcpy(patch, input + static_cast<ptrdiff_t>(pixel) * input_channels,
-                        static_cast<size_t>(row_bytes));
+            internal::CopyBytes(patch, input + static_cast<ptrdiff_t>(pixel) * input_channels,
+                                row_bytes);
             patch += row_bytes;
             continue;
           }
@@ -700,9 +804,9 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
                 in_y >= 0 && in_y < input_height && in_x >= 0 && in_x < input_width;
             if (is_inside) {
               const int32_t pixel = (batch * input_height + in_y) * input_width + in_x;
-              std::memcpy(patch,
-                          input + static_cast<ptrdiff_t>(pixel) * input_channels + in_c_begin,
-                          static_cast<size_t>(filter_input_channels));
+              internal::CopyBytes(
+                  patch, input + static_cast<ptrdiff_t>(pixel) * input_channels + in_c_begin,
+                  filter_input_channels);
             } else {
               // Padding holds real zero, whose raw value is input_zero_point.
               std::memset(patch, input_zero_point, static_cast<size_t>(filter_input_channels));
