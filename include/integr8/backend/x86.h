@@ -33,6 +33,10 @@
 // 2 activation rows x 4 output channels, whose lane sums are added horizontally at the end; a
 // lone (odd last) row uses tiles of 1 row x 8 channels instead, computing |x| once per vector
 // for all eight (only the vpsignb is per weight row) and prefetching the next tile's rows.
+// Both tiles' full-vector loops are GNU inline assembly (DotPairSteps, DotRowSteps; the
+// intrinsics loops remain for other compilers). With at most kShortDepth (16) products per
+// output the channels go across the lanes instead (ShortDotRequantize: weights rearranged into
+// int16 pairs, x pairs broadcast into vpmaddwd), since one 32-byte step would be mostly padding.
 // DepthwiseConv2d has one product per channel and tap instead: both int8 operands widened to
 // int16, multiplied with vpmullw (|x * w| <= 128 * 127 = 16256 fits int16 exactly) and widened
 // to int32 before they are added. Requantization is vectorized, four channels at a time, and
