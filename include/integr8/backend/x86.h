@@ -111,6 +111,7 @@ inline __m256i LoadFirst(const int8_t* bytes, int32_t count) {
 // within 32 bytes of `end`, and the rows' tails are at least one byte apart.
 class RowTails {
  public:
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): copies_ rows are written when used.
   RowTails(const int8_t* base, int32_t rows, int32_t depth, const int8_t* end)
       : base_(base), depth_(depth), offset_(depth - depth % kVectorBytes) {
     // Row r's tail stays in place when base + r * depth + offset + 32 <= end, i.e. when
@@ -139,8 +140,7 @@ class RowTails {
   int32_t depth_;
   int32_t offset_;  // where the partial vector starts in a row
   int32_t first_copied_ = 0;
-  // Rows first_copied_ .. rows - 1 are written by the constructor; Tail() returns no other.
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): written before use, see above.
+  // Rows 0 .. rows - first_copied_ - 1 are written by the constructor; Tail() reads no other.
   alignas(kVectorBytes) int8_t copies_[kVectorBytes][kVectorBytes];
 };
 
