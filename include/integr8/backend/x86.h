@@ -159,24 +159,21 @@ inline __m128i SumLanes(const __m256i acc[kTileColumns]) {
 }
 
 #if INTEGR8_X86_INLINE_ASM
-// sums[r] = the four channel sums over k < full (a multiple of 32) of rows[r][k] * columns[c][k]
-// for the 2 x 4 tile: DotTile's full-vector loop and SumLanes, the same instructions in inline
-// assembly. Written out because g++ 12 keeps fewer than the 16 vectors this loop needs in
-// registers when it is written with intrinsics (8 accumulators, x and |x| of both rows, the
-// weight vector, two products, the ones) and moves accumulators through the stack inside the
-// loop. Each pair (r, c) is the exact step of MultiplyAccumulate. Registers: acc[0][0..3] in
-// ymm0-3, acc[1][0..3] in ymm4-7, x0 x1 in ymm8-9, |x0| |x1| in ymm10-11, the weight vector in
-// ymm12, the products in ymm13-14, the ones in ymm15; the sums go out through memory (every
-// register is claimed). The offset k runs from -full up to 0 against pointers advanced by full,
-// so the loop needs no separate end. volatile: the only effect the compiler could see
-// otherwise is on k, which is dead after the statement.
+// sums[r] = the four channel sums over k < depth of rows[r][k] * columns[c][k] for the 2 x 4
+// tile: DotTile's loop and SumLanes, the same instructions in inline assembly. The full
+// vectors (k < full, a multiple of 32) are read in place; unless `tail` is null, one more step
+// reads the masked partial vectors from tail[0..5] (x0, x1, w0..w3, 32 bytes each). Written
+// out because g++ 12 keeps fewer than the 16 vectors this loop needs in registers when it is
+// written with intrinsics (8 accumulators, x and |x| of both rows, the weight vector, two
+// products, the ones) and moves accumulators through the stack inside the loop. Each pair
+// (r, c) is the exact step of MultiplyAccumulate. Registers: acc[0][0..3] in ymm0-3,
+// acc[1][0..3] in ymm4-7, x0 x1 in ymm8-9, |x0| |x1| in ymm10-11, the weight vector in ymm12,
+// the products in ymm13-14, the ones in ymm15; the sums go out through memory (every register
+// is claimed). The offset k runs from -full up to 0 against pointers advanced by full, so the
+// loop needs no separate end. volatile: the only effect the compiler could see otherwise is on
+// k, which is dead after the statement.
 inline void DotPairSteps(const int8_t* const rows[2], const int8_t* const columns[kTileColumns],
-                         int32_t full, __m128i sums[2]) {
-  if (full <= 0) {
-    sums[0] = _mm_setzero_si128();
-    sums[1] = _mm_setzero_si128();
-    return;
-  }
+                         int32_t full, const int8_t* tail, __m128i sums[2]) {
   ptrdiff_t k = -static_cast<ptrdiff_t>(full);
   // One (r, c) pair: ymm13/14 = |x_r| * (w * sign(x_r)) pair sums, widened, added.
 #define INTEGR8_X86_PAIR(x, abs_x, product, accumulator)            \
@@ -184,10 +181,20 @@ inline void DotPairSteps(const int8_t* const rows[2], const int8_t* const column
   "vpmaddubsw %%ymm" product ", %%ymm" abs_x ", %%ymm" product "\n\t" \
   "vpmaddwd %%ymm15, %%ymm" product ", %%ymm" product "\n\t"       \
   "vpaddd %%ymm" product ", %%ymm" accumulator ", %%ymm" accumulator "\n\t"
-#define INTEGR8_X86_COLUMN(column, accumulator0, accumulator1) \
-  "vmovdqu (%[" column "], %[k]), %%ymm12\n\t"                 \
-  INTEGR8_X86_PAIR("8", "10", "13", accumulator0)              \
-  INTEGR8_X86_PAIR("9", "11", "14", accumulator1)
+  // One 32-byte step of the tile, the five vectors read from the given addresses.
+#define INTEGR8_X86_STEP(x0, x1, w0, w1, w2, w3)                                          \
+  "vmovdqu " x0 ", %%ymm8\n\t"                                                            \
+  "vmovdqu " x1 ", %%ymm9\n\t"                                                            \
+  "vpabsb %%ymm8, %%ymm10\n\t"                                                            \
+  "vpabsb %%ymm9, %%ymm11\n\t"                                                            \
+  "vmovdqu " w0 ", %%ymm12\n\t" INTEGR8_X86_PAIR("8", "10", "13", "0")                    \
+  INTEGR8_X86_PAIR("9", "11", "14", "4")                                                  \
+  "vmovdqu " w1 ", %%ymm12\n\t" INTEGR8_X86_PAIR("8", "10", "13", "1")                    \
+  INTEGR8_X86_PAIR("9", "11", "14", "5")                                                  \
+  "vmovdqu " w2 ", %%ymm12\n\t" INTEGR8_X86_PAIR("8", "10", "13", "2")                    \
+  INTEGR8_X86_PAIR("9", "11", "14", "6")                                                  \
+  "vmovdqu " w3 ", %%ymm12\n\t" INTEGR8_X86_PAIR("8", "10", "13", "3")                    \
+  INTEGR8_X86_PAIR("9", "11", "14", "7")
   __asm__ volatile(
       "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
       "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
@@ -199,17 +206,19 @@ inline void DotPairSteps(const int8_t* const rows[2], const int8_t* const column
       "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
       "vpcmpeqw %%ymm15, %%ymm15, %%ymm15\n\t"
       "vpsrlw $15, %%ymm15, %%ymm15\n\t"  // int16 ones
+      "test %[k], %[k]\n\t"
+      "jz 2f\n\t"
       "1:\n\t"
-      "vmovdqu (%[row0], %[k]), %%ymm8\n\t"
-      "vmovdqu (%[row1], %[k]), %%ymm9\n\t"
-      "vpabsb %%ymm8, %%ymm10\n\t"
-      "vpabsb %%ymm9, %%ymm11\n\t"
-      INTEGR8_X86_COLUMN("column0", "0", "4")
-      INTEGR8_X86_COLUMN("column1", "1", "5")
-      INTEGR8_X86_COLUMN("column2", "2", "6")
-      INTEGR8_X86_COLUMN("column3", "3", "7")
+      INTEGR8_X86_STEP("(%[row0], %[k])", "(%[row1], %[k])", "(%[column0], %[k])",
+                       "(%[column1], %[k])", "(%[column2], %[k])", "(%[column3], %[k])")
       "add $32, %[k]\n\t"
       "jnz 1b\n\t"
+      "2:\n\t"
+      "test %[tail], %[tail]\n\t"
+      "jz 3f\n\t"
+      INTEGR8_X86_STEP("(%[tail])", "32(%[tail])", "64(%[tail])", "96(%[tail])",
+                       "128(%[tail])", "160(%[tail])")
+      "3:\n\t"
       // sums[r] = SumLanes(acc[r]): the same hadds and cross-half add.
       "vphaddd %%ymm1, %%ymm0, %%ymm0\n\t"
       "vphaddd %%ymm3, %%ymm2, %%ymm2\n\t"
@@ -224,12 +233,13 @@ inline void DotPairSteps(const int8_t* const rows[2], const int8_t* const column
       "vpaddd %%xmm5, %%xmm4, %%xmm4\n\t"
       "vmovdqu %%xmm4, 16(%[sums])\n\t"
       : [k] "+r"(k)
-      : [sums] "r"(sums), [row0] "r"(rows[0] + full), [row1] "r"(rows[1] + full),
-        [column0] "r"(columns[0] + full), [column1] "r"(columns[1] + full),
-        [column2] "r"(columns[2] + full), [column3] "r"(columns[3] + full)
+      : [sums] "r"(sums), [tail] "r"(tail), [row0] "r"(rows[0] + full),
+        [row1] "r"(rows[1] + full), [column0] "r"(columns[0] + full),
+        [column1] "r"(columns[1] + full), [column2] "r"(columns[2] + full),
+        [column3] "r"(columns[3] + full)
       : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
         "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
-#undef INTEGR8_X86_COLUMN
+#undef INTEGR8_X86_STEP
 #undef INTEGR8_X86_PAIR
 }
 #endif  // INTEGR8_X86_INLINE_ASM
@@ -257,17 +267,20 @@ inline void DotTile(const int8_t* const rows[kRows], const int8_t* const row_tai
   };
 #if INTEGR8_X86_INLINE_ASM
   if constexpr (kRows == 2) {
-    // The full vectors in assembly, already summed; the partial one (if any) here.
+    // The partial last vector (if any), masked, as the statement's last step.
     const int32_t full = depth - depth % kVectorBytes;
-    DotPairSteps(rows, columns, full, sums);
+    alignas(kVectorBytes) int8_t tail[kRows + kTileColumns][kVectorBytes];
     if (full < depth) {
-      __m256i x[kRows];
-      __m256i w[kTileColumns];
-      for (size_t r = 0; r < kRows; ++r) x[r] = LoadFirst(row_tails[r], depth - full);
-      for (int32_t c = 0; c < kTileColumns; ++c) w[c] = LoadFirst(column_tails[c], depth - full);
-      step(x, w);
-      for (size_t r = 0; r < kRows; ++r) sums[r] = _mm_add_epi32(sums[r], SumLanes(acc[r]));
+      for (size_t r = 0; r < kRows; ++r) {
+        _mm256_store_si256(reinterpret_cast<__m256i*>(tail[r]),
+                           LoadFirst(row_tails[r], depth - full));
+      }
+      for (size_t c = 0; c < kTileColumns; ++c) {
+        _mm256_store_si256(reinterpret_cast<__m256i*>(tail[kRows + c]),
+                           LoadFirst(column_tails[c], depth - full));
+      }
     }
+    DotPairSteps(rows, columns, full, full < depth ? tail[0] : nullptr, sums);
     return;
   }
 #endif
