@@ -174,6 +174,54 @@ TEST(X86BackendLinearTest, SingleRowTilesMatchPortable) {
   ExpectSpread(spread);
 }
 
+// Depths up to kShortDepth (16): channels across the lanes in blocks of 8 (ShortDotRequantize).
+// Every depth 1..17 (17: the first that takes the tiles again), 1..19 outputs (every
+// remainder of the 8-channel block and of its two 4-channel halves), 1..4 rows, random and at
+// the accumulator bound (x = -128, w = -127 / +127 alternating by channel, the largest / most
+// negative bias).
+TEST(X86BackendLinearTest, ShortDepthsMatchPortable) {
+  Random random(20251123);
+  OutputSpread spread;
+  for (int32_t width = 1; width <= backend::x86::internal::kShortDepth + 1; ++width) {
+    for (int32_t outputs = 1; outputs <= 19; ++outputs) {
+      SCOPED_TRACE("width " + std::to_string(width) + " outputs " + std::to_string(outputs));
+      LinearCase c;
+      RandomLinearCase(random, 2, &c);
+      LinearParams& params = c.params;
+      params.batches = 1 + (width + outputs) % 4;
+      params.input_features = width;
+      params.output_features = outputs;
+      c.input = random.Int8(U(params.batches) * U(width), kActivationMin, kActivationMax);
+      c.weights = random.Int8(U(outputs) * U(width), kWeightMin, kWeightMax);
+      c.bias = random.Bias(U(outputs), width);
+      RandomRequantization(random, outputs, TypicalAccumulator(width, c.bias),
+                           &c.requantization);
+      params.requantize = c.requantization.params;
+      ASSERT_NO_FATAL_FAILURE(
+          ExpectSameLinear<X86Backend>(params, c.input, c.weights, c.bias, &spread));
+
+      LinearParams bound_params;
+      bound_params.batches = params.batches;
+      bound_params.input_features = width;
+      bound_params.output_features = outputs;
+      BoundRequantization requantization(outputs);
+      bound_params.requantize = requantization.params;
+      const std::vector<int8_t> input(U(params.batches) * U(width), -128);
+      std::vector<int8_t> weights(U(outputs) * U(width));
+      std::vector<int32_t> bias(U(outputs));
+      for (int32_t channel = 0; channel < outputs; ++channel) {
+        std::fill(weights.begin() + channel * width, weights.begin() + (channel + 1) * width,
+                  static_cast<int8_t>(channel % 2 == 0 ? -127 : 127));
+        bias[U(channel)] = channel % 2 == 0 ? MaxBias(width) : -MaxBias(width);
+      }
+      OutputSpread bound_spread;
+      ASSERT_NO_FATAL_FAILURE(
+          ExpectSameLinear<X86Backend>(bound_params, input, weights, bias, &bound_spread));
+    }
+  }
+  ExpectSpread(spread);
+}
+
 // The convolution shapes the conformance suite leaves out: many channels per group (patches
 // of several vectors with tails), blocks of positions that split images and batches, and
 // patches larger than the stack block (the portable fallback).

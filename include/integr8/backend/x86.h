@@ -33,6 +33,10 @@
 // 2 activation rows x 4 output channels, whose lane sums are added horizontally at the end; a
 // lone (odd last) row uses tiles of 1 row x 8 channels instead, computing |x| once per vector
 // for all eight (only the vpsignb is per weight row) and prefetching the next tile's rows.
+// Both tiles' full-vector loops are GNU inline assembly (DotPairSteps, DotRowSteps; the
+// intrinsics loops remain for other compilers). With at most kShortDepth (16) products per
+// output the channels go across the lanes instead (ShortDotRequantize: weights rearranged into
+// int16 pairs, x pairs broadcast into vpmaddwd), since one 32-byte step would be mostly padding.
 // DepthwiseConv2d has one product per channel and tap instead: both int8 operands widened to
 // int16, multiplied with vpmullw (|x * w| <= 128 * 127 = 16256 fits int16 exactly) and widened
 // to int32 before they are added. Requantization is vectorized, four channels at a time, and
@@ -54,6 +58,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "integr8/config.h"
@@ -62,6 +67,17 @@
 #include "integr8/kernels/element_types.h"
 #include "integr8/kernels/linear.h"
 #include "integr8/types.h"
+
+// The 2 x 4 tile's inner loop is GNU inline assembly (DotPairSteps) where the compiler speaks
+// it (g++, clang); elsewhere, or with INTEGR8_X86_INLINE_ASM defined to 0, the intrinsics loop
+// of DotTile runs instead, the same instructions. Both are tested (tests/CMakeLists.txt).
+#if !defined(INTEGR8_X86_INLINE_ASM)
+#if defined(__GNUC__)
+#define INTEGR8_X86_INLINE_ASM 1
+#else
+#define INTEGR8_X86_INLINE_ASM 0
+#endif
+#endif
 
 namespace integr8::backend::x86 {
 
@@ -95,6 +111,7 @@ inline __m256i LoadFirst(const int8_t* bytes, int32_t count) {
 // within 32 bytes of `end`, and the rows' tails are at least one byte apart.
 class RowTails {
  public:
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): copies_ rows are written when used.
   RowTails(const int8_t* base, int32_t rows, int32_t depth, const int8_t* end)
       : base_(base), depth_(depth), offset_(depth - depth % kVectorBytes) {
     // Row r's tail stays in place when base + r * depth + offset + 32 <= end, i.e. when
@@ -102,9 +119,15 @@ class RowTails {
     const ptrdiff_t room = end - base - offset_ - kVectorBytes;
     const ptrdiff_t in_place = room < 0 ? 0 : room / depth + 1;
     first_copied_ = in_place < rows ? static_cast<int32_t>(in_place) : rows;
+    // Each copy is written whole (zeros, then the tail over them), so that no byte the kernels load is
+    // uninitialized; only the copied rows are touched, not the whole array (zeroing all
+    // kVectorBytes^2 bytes on every call was a measurable part of a small layer's time).
+    const auto tail_bytes = static_cast<size_t>(depth - offset_);
     for (int32_t row = first_copied_; row < rows; ++row) {
       const int8_t* const tail = base + static_cast<ptrdiff_t>(row) * depth + offset_;
-      std::memcpy(copies_[row - first_copied_], tail, static_cast<size_t>(depth - offset_));
+      int8_t* const copy = copies_[row - first_copied_];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(copy), _mm256_setzero_si256());
+      std::memcpy(copy, tail, tail_bytes);
     }
   }
   const int8_t* Tail(int32_t row) const {
@@ -117,7 +140,8 @@ class RowTails {
   int32_t depth_;
   int32_t offset_;  // where the partial vector starts in a row
   int32_t first_copied_ = 0;
-  alignas(kVectorBytes) int8_t copies_[kVectorBytes][kVectorBytes] = {};
+  // Rows 0 .. rows - first_copied_ - 1 are written by the constructor; Tail() reads no other.
+  alignas(kVectorBytes) int8_t copies_[kVectorBytes][kVectorBytes];
 };
 
 // acc += the int32 lane sums of x * w over 32 int8 pairs; exact, see the top of this file.
@@ -133,6 +157,92 @@ inline __m128i SumLanes(const __m256i acc[kTileColumns]) {
                                          _mm256_hadd_epi32(acc[2], acc[3]));
   return _mm_add_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
 }
+
+#if INTEGR8_X86_INLINE_ASM
+// sums[r] = the four channel sums over k < depth of rows[r][k] * columns[c][k] for the 2 x 4
+// tile: DotTile's loop and SumLanes, the same instructions in inline assembly. The full
+// vectors (k < full, a multiple of 32) are read in place; unless `tail` is null, one more step
+// reads the masked partial vectors from tail[0..5] (x0, x1, w0..w3, 32 bytes each). Written
+// out because g++ 12 keeps fewer than the 16 vectors this loop needs in registers when it is
+// written with intrinsics (8 accumulators, x and |x| of both rows, the weight vector, two
+// products, the ones) and moves accumulators through the stack inside the loop. Each pair
+// (r, c) is the exact step of MultiplyAccumulate. Registers: acc[0][0..3] in ymm0-3,
+// acc[1][0..3] in ymm4-7, x0 x1 in ymm8-9, |x0| |x1| in ymm10-11, the weight vector in ymm12,
+// the products in ymm13-14, the ones in ymm15; the sums go out through memory (every register
+// is claimed). The offset k runs from -full up to 0 against pointers advanced by full, so the
+// loop needs no separate end. volatile: the only effect the compiler could see otherwise is on
+// k, which is dead after the statement.
+inline void DotPairSteps(const int8_t* const rows[2], const int8_t* const columns[kTileColumns],
+                         int32_t full, const int8_t* tail, __m128i sums[2]) {
+  ptrdiff_t k = -static_cast<ptrdiff_t>(full);
+  // One (r, c) pair: ymm13/14 = |x_r| * (w * sign(x_r)) pair sums, widened, added.
+#define INTEGR8_X86_PAIR(x, abs_x, product, accumulator)            \
+  "vpsignb %%ymm" x ", %%ymm12, %%ymm" product "\n\t"               \
+  "vpmaddubsw %%ymm" product ", %%ymm" abs_x ", %%ymm" product "\n\t" \
+  "vpmaddwd %%ymm15, %%ymm" product ", %%ymm" product "\n\t"       \
+  "vpaddd %%ymm" product ", %%ymm" accumulator ", %%ymm" accumulator "\n\t"
+  // One 32-byte step of the tile, the five vectors read from the given addresses.
+#define INTEGR8_X86_STEP(x0, x1, w0, w1, w2, w3)                                          \
+  "vmovdqu " x0 ", %%ymm8\n\t"                                                            \
+  "vmovdqu " x1 ", %%ymm9\n\t"                                                            \
+  "vpabsb %%ymm8, %%ymm10\n\t"                                                            \
+  "vpabsb %%ymm9, %%ymm11\n\t"                                                            \
+  "vmovdqu " w0 ", %%ymm12\n\t" INTEGR8_X86_PAIR("8", "10", "13", "0")                    \
+  INTEGR8_X86_PAIR("9", "11", "14", "4")                                                  \
+  "vmovdqu " w1 ", %%ymm12\n\t" INTEGR8_X86_PAIR("8", "10", "13", "1")                    \
+  INTEGR8_X86_PAIR("9", "11", "14", "5")                                                  \
+  "vmovdqu " w2 ", %%ymm12\n\t" INTEGR8_X86_PAIR("8", "10", "13", "2")                    \
+  INTEGR8_X86_PAIR("9", "11", "14", "6")                                                  \
+  "vmovdqu " w3 ", %%ymm12\n\t" INTEGR8_X86_PAIR("8", "10", "13", "3")                    \
+  INTEGR8_X86_PAIR("9", "11", "14", "7")
+  __asm__ volatile(
+      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+      "vpcmpeqw %%ymm15, %%ymm15, %%ymm15\n\t"
+      "vpsrlw $15, %%ymm15, %%ymm15\n\t"  // int16 ones
+      "test %[k], %[k]\n\t"
+      "jz 2f\n\t"
+      "1:\n\t"
+      INTEGR8_X86_STEP("(%[row0], %[k])", "(%[row1], %[k])", "(%[column0], %[k])",
+                       "(%[column1], %[k])", "(%[column2], %[k])", "(%[column3], %[k])")
+      "add $32, %[k]\n\t"
+      "jnz 1b\n\t"
+      "2:\n\t"
+      "test %[tail], %[tail]\n\t"
+      "jz 3f\n\t"
+      INTEGR8_X86_STEP("(%[tail])", "32(%[tail])", "64(%[tail])", "96(%[tail])",
+                       "128(%[tail])", "160(%[tail])")
+      "3:\n\t"
+      // sums[r] = SumLanes(acc[r]): the same hadds and cross-half add.
+      "vphaddd %%ymm1, %%ymm0, %%ymm0\n\t"
+      "vphaddd %%ymm3, %%ymm2, %%ymm2\n\t"
+      "vphaddd %%ymm2, %%ymm0, %%ymm0\n\t"
+      "vextracti128 $1, %%ymm0, %%xmm1\n\t"
+      "vpaddd %%xmm1, %%xmm0, %%xmm0\n\t"
+      "vmovdqu %%xmm0, 0(%[sums])\n\t"
+      "vphaddd %%ymm5, %%ymm4, %%ymm4\n\t"
+      "vphaddd %%ymm7, %%ymm6, %%ymm6\n\t"
+      "vphaddd %%ymm6, %%ymm4, %%ymm4\n\t"
+      "vextracti128 $1, %%ymm4, %%xmm5\n\t"
+      "vpaddd %%xmm5, %%xmm4, %%xmm4\n\t"
+      "vmovdqu %%xmm4, 16(%[sums])\n\t"
+      : [k] "+r"(k)
+      : [sums] "r"(sums), [tail] "r"(tail), [row0] "r"(rows[0] + full),
+        [row1] "r"(rows[1] + full), [column0] "r"(columns[0] + full),
+        [column1] "r"(columns[1] + full), [column2] "r"(columns[2] + full),
+        [column3] "r"(columns[3] + full)
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+#undef INTEGR8_X86_STEP
+#undef INTEGR8_X86_PAIR
+}
+#endif  // INTEGR8_X86_INLINE_ASM
 
 // sums[r][c] = sum over k < depth of rows[r][k] * columns[c][k], for kRows activation rows and
 // kTileColumns weight rows, each `depth` int8 contiguous; row_tails / column_tails point at 32
@@ -155,6 +265,25 @@ inline void DotTile(const int8_t* const rows[kRows], const int8_t* const row_tai
       }
     }
   };
+#if INTEGR8_X86_INLINE_ASM
+  if constexpr (kRows == 2) {
+    // The partial last vector (if any), masked, as the statement's last step.
+    const int32_t full = depth - depth % kVectorBytes;
+    alignas(kVectorBytes) int8_t tail[kRows + kTileColumns][kVectorBytes];
+    if (full < depth) {
+      for (size_t r = 0; r < kRows; ++r) {
+        _mm256_store_si256(reinterpret_cast<__m256i*>(tail[r]),
+                           LoadFirst(row_tails[r], depth - full));
+      }
+      for (size_t c = 0; c < kTileColumns; ++c) {
+        _mm256_store_si256(reinterpret_cast<__m256i*>(tail[kRows + c]),
+                           LoadFirst(column_tails[c], depth - full));
+      }
+    }
+    DotPairSteps(rows, columns, full, full < depth ? tail[0] : nullptr, sums);
+    return;
+  }
+#endif
   int32_t k = 0;
   for (; k + kVectorBytes <= depth; k += kVectorBytes) {
     __m256i x[kRows];
@@ -274,17 +403,106 @@ inline __m256i SumLanesEight(const __m256i acc[kRowTileColumns]) {
 // tile, readable) are prefetched into L1 while this tile runs, four lines per 32-byte step:
 // the hardware prefetcher, tracking eight short rows at once, leaves the loop waiting on L2 or
 // L3 otherwise.
+#if INTEGR8_X86_INLINE_ASM
+// *sums = the kRowTileColumns channel sums over k < full (a positive multiple of 32) of
+// row[k] * tile[c * depth + k]: DotRowTile's full-vector loop and SumLanesEight in inline
+// assembly, for the reason given at DotPairSteps (g++ keeps copies of the accumulators on the
+// stack inside the intrinsics loop). Prefetches lines [8k, 8k + 256) from `prefetch` at step
+// k, as DotRowTile does; `prefetch` must be readable for kRowTileColumns * full bytes (the
+// caller passes the tile itself when there is no next one). Registers: acc[0..7] in ymm0-7, x
+// in ymm8, |x| in ymm9, the weight vector in ymm10, the products in ymm11-12, the ones in
+// ymm15. Column c is read at tile + c * depth, addressed from three bases (columns 0, 3, 6)
+// plus 0, 1 or 2 times depth, all advanced by 32 per step.
+inline void DotRowSteps(const int8_t* row, const int8_t* tile, int32_t depth, int32_t full,
+                        const int8_t* prefetch, __m256i* sums) {
+  const auto stride = static_cast<ptrdiff_t>(depth);
+  const int8_t* column0 = tile;
+  const int8_t* column3 = tile + 3 * stride;
+  const int8_t* column6 = tile + 6 * stride;
+  ptrdiff_t steps = full / kVectorBytes;
+#define INTEGR8_X86_ROW_COLUMN(address, product, accumulator)                \
+  "vmovdqu " address ", %%ymm10\n\t"                                         \
+  "vpsignb %%ymm8, %%ymm10, %%ymm" product "\n\t"                            \
+  "vpmaddubsw %%ymm" product ", %%ymm9, %%ymm" product "\n\t"                \
+  "vpmaddwd %%ymm15, %%ymm" product ", %%ymm" product "\n\t"                 \
+  "vpaddd %%ymm" product ", %%ymm" accumulator ", %%ymm" accumulator "\n\t"
+  __asm__ volatile(
+      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+      "vpcmpeqw %%ymm15, %%ymm15, %%ymm15\n\t"
+      "vpsrlw $15, %%ymm15, %%ymm15\n\t"  // int16 ones
+      "1:\n\t"
+      "prefetcht0 (%[prefetch])\n\t"
+      "prefetcht0 64(%[prefetch])\n\t"
+      "prefetcht0 128(%[prefetch])\n\t"
+      "prefetcht0 192(%[prefetch])\n\t"
+      "vmovdqu (%[row]), %%ymm8\n\t"
+      "vpabsb %%ymm8, %%ymm9\n\t"
+      INTEGR8_X86_ROW_COLUMN("(%[column0])", "11", "0")
+      INTEGR8_X86_ROW_COLUMN("(%[column0], %[stride])", "12", "1")
+      INTEGR8_X86_ROW_COLUMN("(%[column0], %[stride], 2)", "11", "2")
+      INTEGR8_X86_ROW_COLUMN("(%[column3])", "12", "3")
+      INTEGR8_X86_ROW_COLUMN("(%[column3], %[stride])", "11", "4")
+      INTEGR8_X86_ROW_COLUMN("(%[column3], %[stride], 2)", "12", "5")
+      INTEGR8_X86_ROW_COLUMN("(%[column6])", "11", "6")
+      INTEGR8_X86_ROW_COLUMN("(%[column6], %[stride])", "12", "7")
+      "add $32, %[row]\n\t"
+      "add $32, %[column0]\n\t"
+      "add $32, %[column3]\n\t"
+      "add $32, %[column6]\n\t"
+      "add $256, %[prefetch]\n\t"
+      "dec %[steps]\n\t"
+      "jnz 1b\n\t"
+      // *sums = SumLanesEight(acc): the same hadds, cross-half permutes and add.
+      "vphaddd %%ymm1, %%ymm0, %%ymm0\n\t"
+      "vphaddd %%ymm3, %%ymm2, %%ymm2\n\t"
+      "vphaddd %%ymm2, %%ymm0, %%ymm0\n\t"
+      "vphaddd %%ymm5, %%ymm4, %%ymm4\n\t"
+      "vphaddd %%ymm7, %%ymm6, %%ymm6\n\t"
+      "vphaddd %%ymm6, %%ymm4, %%ymm4\n\t"
+      "vperm2i128 $0x20, %%ymm4, %%ymm0, %%ymm1\n\t"
+      "vperm2i128 $0x31, %%ymm4, %%ymm0, %%ymm2\n\t"
+      "vpaddd %%ymm2, %%ymm1, %%ymm1\n\t"
+      "vmovdqu %%ymm1, (%[sums])\n\t"
+      : [row] "+r"(row), [column0] "+r"(column0), [column3] "+r"(column3),
+        [column6] "+r"(column6), [prefetch] "+r"(prefetch), [steps] "+r"(steps)
+      : [stride] "r"(stride), [sums] "r"(sums)
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+        "xmm9", "xmm10", "xmm11", "xmm12", "xmm15");
+#undef INTEGR8_X86_ROW_COLUMN
+}
+#endif  // INTEGR8_X86_INLINE_ASM
+
 template <size_t... kColumns>
 inline __m256i DotRowTile(std::index_sequence<kColumns...> /*columns*/, const int8_t* row,
                           const int8_t* row_tail, const int8_t* tile,
                           const int8_t* const tails[kRowTileColumns], const int8_t* prefetch,
                           int32_t depth) {
   static_assert(sizeof...(kColumns) == kRowTileColumns);
+  __m256i acc[kRowTileColumns] = {(static_cast<void>(kColumns), _mm256_setzero_si256())...};
+#if INTEGR8_X86_INLINE_ASM
+  // The full vectors in assembly, already summed; the partial one (if any) here.
+  const int32_t full = depth - depth % kVectorBytes;
+  __m256i sums = _mm256_setzero_si256();
+  if (full > 0) DotRowSteps(row, tile, depth, full, prefetch != nullptr ? prefetch : tile, &sums);
+  if (full < depth) {
+    const __m256i x = LoadFirst(row_tail, depth - full);
+    const __m256i abs_x = _mm256_abs_epi8(x);
+    ((acc[kColumns] = MultiplyAccumulate(acc[kColumns], x, abs_x, Load(tails[kColumns]))), ...);
+    sums = _mm256_add_epi32(sums, SumLanesEight(acc));
+  }
+  return sums;
+#else
   constexpr int32_t kLineBytes = 64;
   constexpr int32_t kStepLines = kRowTileColumns * kVectorBytes / kLineBytes;
   const int8_t* const columns[kRowTileColumns] = {
       tile + static_cast<ptrdiff_t>(kColumns) * depth...};
-  __m256i acc[kRowTileColumns] = {(static_cast<void>(kColumns), _mm256_setzero_si256())...};
   int32_t k = 0;
   for (; k + kVectorBytes <= depth; k += kVectorBytes) {
     if (prefetch != nullptr) {
@@ -306,6 +524,7 @@ inline __m256i DotRowTile(std::index_sequence<kColumns...> /*columns*/, const in
     ((acc[kColumns] = MultiplyAccumulate(acc[kColumns], x, abs_x, Load(tails[kColumns]))), ...);
   }
   return SumLanesEight(acc);
+#endif
 }
 
 // DotRequantize for one activation row against channels >= kRowTileColumns weight rows, in
@@ -335,6 +554,70 @@ inline void DotRowRequantize(const int8_t* row, const int8_t* row_tail, const in
   }
 }
 
+// Depths up to this many products (the MNIST ConvNet's first layer: 3 x 3 x 1 = 9) run
+// ShortDotRequantize instead of the tiles, whose single 32-byte step would be mostly padding.
+inline constexpr int32_t kShortDepth = 16;
+// Output channels per ShortDotRequantize block: one int32 lane each.
+inline constexpr int32_t kShortChannels = 8;
+
+// DotRequantize for depth <= kShortDepth: the channels go across the lanes instead of the
+// products. For each block of eight channels, the weights are rearranged once into
+// packed[p][j] = the int16 pair (w[j][2p], w[j][2p + 1]) of channel j (zeros past depth and
+// past the last channel); then for each row, the int16 pair (x[2p], x[2p + 1]) is broadcast
+// and vpmaddwd adds x[2p] * w[j][2p] + x[2p + 1] * w[j][2p + 1] into lane j, exactly (int16
+// operands, int32 products and sums; the accumulator bound covers every partial sum). Rows and
+// weight rows are read through RowTails (depth < 32, so Tail() is the whole row, readable for
+// 32 bytes) and masked to depth.
+inline void ShortDotRequantize(const RowTails& row_tails, int32_t rows,
+                               const RowTails& column_tails, int32_t channels, int32_t depth,
+                               const int32_t* bias, int32_t first_channel,
+                               const RequantizeParams& requantize, int8_t* output,
+                               int32_t output_stride) {
+  const int32_t pairs = (depth + 1) / 2;
+  for (int32_t block = 0; block < channels; block += kShortChannels) {
+    const int32_t count = channels - block < kShortChannels ? channels - block : kShortChannels;
+    // wide[j] = channel j's depth weights as int16, zeros after them; 8 int32 pairs.
+    alignas(kVectorBytes) int32_t wide[kShortChannels][kShortChannels];
+    for (int32_t j = 0; j < kShortChannels; ++j) {
+      const __m256i w = j < count ? _mm256_cvtepi8_epi16(_mm256_castsi256_si128(
+                                        LoadFirst(column_tails.Tail(block + j), depth)))
+                                  : _mm256_setzero_si256();
+      _mm256_store_si256(reinterpret_cast<__m256i*>(wide[j]), w);
+    }
+    alignas(kVectorBytes) int32_t packed[kShortChannels][kShortChannels];
+    for (int32_t pair = 0; pair < pairs; ++pair) {
+      for (int32_t j = 0; j < kShortChannels; ++j) packed[pair][j] = wide[j][pair];
+    }
+    const int32_t low_count = count < kTileColumns ? count : kTileColumns;
+    const int32_t high_count = count - low_count;
+    const RequantizeFour low(requantize, bias, first_channel + block, low_count);
+    const RequantizeFour high = high_count > 0 ? RequantizeFour(requantize, bias,
+                                                                first_channel + block +
+                                                                    kTileColumns,
+                                                                high_count)
+                                               : low;
+    for (int32_t row = 0; row < rows; ++row) {
+      // x as int16 pairs, zeros past depth.
+      alignas(kVectorBytes) int32_t x_pairs[kShortChannels];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(x_pairs),
+                         _mm256_cvtepi8_epi16(_mm256_castsi256_si128(
+                             LoadFirst(row_tails.Tail(row), depth))));
+      __m256i acc = _mm256_setzero_si256();
+      for (int32_t pair = 0; pair < pairs; ++pair) {
+        acc = _mm256_add_epi32(
+            acc, _mm256_madd_epi16(_mm256_set1_epi32(x_pairs[pair]),
+                                   _mm256_load_si256(
+                                       reinterpret_cast<const __m256i*>(packed[pair]))));
+      }
+      int8_t* const row_output = output + static_cast<ptrdiff_t>(row) * output_stride + block;
+      low.Store(_mm256_castsi256_si128(acc), low_count, row_output);
+      if (high_count > 0) {
+        high.Store(_mm256_extracti128_si256(acc, 1), high_count, row_output + kTileColumns);
+      }
+    }
+  }
+}
+
 // The dot-product core of Linear and Conv2d: for `rows` activation rows (row r at
 // activations + r * depth) and `channels` weight rows (channel c at weights + c * depth),
 // output[r * output_stride + c] = Requantize(bias[c] + sum_k activation[r][k] * weight[c][k]),
@@ -350,6 +633,11 @@ inline void DotRequantize(const int8_t* activations, int32_t rows, const int8_t*
                           int32_t output_stride) {
   const RowTails row_tails(activations, rows, depth, activations_end);
   const RowTails column_tails(weights, channels, depth, weights_end);
+  if (depth <= kShortDepth) {
+    ShortDotRequantize(row_tails, rows, column_tails, channels, depth, bias, first_channel,
+                       requantize, output, output_stride);
+    return;
+  }
   const bool has_row_tiles = rows % 2 == 1 && channels >= kRowTileColumns;
   const int32_t tiled_rows = has_row_tiles ? rows - 1 : rows;
   for (int32_t channel = 0; tiled_rows > 0 && channel < channels; channel += kTileColumns) {
@@ -387,6 +675,32 @@ inline void DotRequantize(const int8_t* activations, int32_t rows, const int8_t*
                      row_tails.Tail(tiled_rows), weights, channels, column_tails, depth, bias,
                      first_channel, requantize,
                      output + static_cast<ptrdiff_t>(tiled_rows) * output_stride);
+  }
+}
+
+// memcpy(destination, source, bytes) for im2col's short runs (a tap of a few channels, a
+// filter row of a one-channel input): up to 64 bytes as two possibly overlapping fixed-size
+// copies, which compile to a pair of moves instead of a library call; longer runs call memcpy.
+inline void CopyBytes(int8_t* destination, const int8_t* source, int32_t bytes) {
+  const auto copy_pair = [&](auto size) {
+    constexpr auto kSize = static_cast<int32_t>(decltype(size)::value);
+    std::memcpy(destination, source, kSize);
+    std::memcpy(destination + bytes - kSize, source + bytes - kSize, kSize);
+  };
+  if (bytes > 32 && bytes <= 64) {
+    copy_pair(std::integral_constant<size_t, 32>());
+  } else if (bytes >= 16 && bytes <= 32) {
+    copy_pair(std::integral_constant<size_t, 16>());
+  } else if (bytes >= 8 && bytes < 16) {
+    copy_pair(std::integral_constant<size_t, 8>());
+  } else if (bytes >= 4 && bytes < 8) {
+    copy_pair(std::integral_constant<size_t, 4>());
+  } else if (bytes >= 2 && bytes < 4) {
+    copy_pair(std::integral_constant<size_t, 2>());
+  } else if (bytes == 1) {
+    *destination = *source;
+  } else if (bytes > 64) {
+    std::memcpy(destination, source, static_cast<size_t>(bytes));
   }
 }
 
@@ -478,10 +792,18 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
     for (int32_t group = 0; group < params.groups; ++group) {
       const int32_t in_c_begin = group * filter_input_channels;
       int8_t* patch = patches;
+      // The block's first position's coordinates, then stepped (no division per position).
+      int32_t batch = block_begin / output_plane;
+      int32_t out_y = (block_begin - batch * output_plane) / output_width;
+      int32_t out_x = block_begin - batch * output_plane - out_y * output_width;
       for (int32_t position = block_begin; position < block_begin + block; ++position) {
-        const int32_t batch = position / output_plane;
-        const int32_t out_y = (position - batch * output_plane) / output_width;
-        const int32_t out_x = position - batch * output_plane - out_y * output_width;
+        if (position > block_begin && ++out_x == output_width) {
+          out_x = 0;
+          if (++out_y == output_height) {
+            out_y = 0;
+            ++batch;
+          }
+        }
         const int32_t in_y_origin = out_y * params.stride_height - params.padding_height;
         const int32_t in_x_origin = out_x * params.stride_width - params.padding_width;
         const bool is_row_inside = in_x_origin >= 0 && in_x_origin + filter_width <= input_width;
@@ -492,8 +814,8 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
             // groups == 1 it is filter_width * input_channels <= depth bytes.
             const int32_t pixel = (batch * input_height + in_y) * input_width + in_x_origin;
             const int32_t row_bytes = filter_width * input_channels;
-            std::memcpy(patch, input + static_cast<ptrdiff_t>(pixel) * input_channels,
-                        static_cast<size_t>(row_bytes));
+            internal::CopyBytes(patch, input + static_cast<ptrdiff_t>(pixel) * input_channels,
+                                row_bytes);
             patch += row_bytes;
             continue;
           }
@@ -503,9 +825,9 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
                 in_y >= 0 && in_y < input_height && in_x >= 0 && in_x < input_width;
             if (is_inside) {
               const int32_t pixel = (batch * input_height + in_y) * input_width + in_x;
-              std::memcpy(patch,
-                          input + static_cast<ptrdiff_t>(pixel) * input_channels + in_c_begin,
-                          static_cast<size_t>(filter_input_channels));
+              internal::CopyBytes(
+                  patch, input + static_cast<ptrdiff_t>(pixel) * input_channels + in_c_begin,
+                  filter_input_channels);
             } else {
               // Padding holds real zero, whose raw value is input_zero_point.
               std::memset(patch, input_zero_point, static_cast<size_t>(filter_input_channels));
