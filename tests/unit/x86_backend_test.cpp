@@ -118,6 +118,55 @@ TEST(X86BackendLinearTest, MatchesPortableAcrossVectorTails) {
   ExpectSpread(spread);
 }
 
+// A random Linear case of `batches` rows of `width` products into `outputs` channels, against
+// the portable kernels.
+void ExpectRandomLinearMatches(Random& random, int32_t batches, int32_t width, int32_t outputs,
+                               OutputSpread* spread) {
+  LinearCase c;
+  RandomLinearCase(random, 2, &c);
+  LinearParams& params = c.params;
+  params.batches = batches;
+  params.input_features = width;
+  params.output_features = outputs;
+  c.input = random.Int8(U(batches) * U(width), kActivationMin, kActivationMax);
+  c.weights = random.Int8(U(outputs) * U(width), kWeightMin, kWeightMax);
+  c.bias = random.Bias(U(outputs), width);
+  RandomRequantization(random, outputs, TypicalAccumulator(width, c.bias), &c.requantization);
+  params.requantize = c.requantization.params;
+  ASSERT_NO_FATAL_FAILURE(ExpectSameLinear<X86Backend>(params, c.input, c.weights, c.bias, spread));
+}
+
+// The same shape at the accumulator bound: x = -128, w = -127 / +127 alternating by channel,
+// with the largest / most negative bias, so that accumulators reach +-(2^31 - 1). Checks the
+// first two channels of the first row against Requantize of those extremes too.
+void ExpectBoundLinearMatches(int32_t batches, int32_t width, int32_t outputs) {
+  LinearParams params;
+  params.batches = batches;
+  params.input_features = width;
+  params.output_features = outputs;
+  BoundRequantization requantization(outputs);
+  params.requantize = requantization.params;
+  const std::vector<int8_t> input(U(batches) * U(width), -128);
+  std::vector<int8_t> weights(U(outputs) * U(width));
+  std::vector<int32_t> bias(U(outputs));
+  for (int32_t channel = 0; channel < outputs; ++channel) {
+    std::fill(weights.begin() + channel * width, weights.begin() + (channel + 1) * width,
+              static_cast<int8_t>(channel % 2 == 0 ? -127 : 127));
+    bias[U(channel)] = channel % 2 == 0 ? MaxBias(width) : -MaxBias(width);
+  }
+  OutputSpread spread;
+  ASSERT_NO_FATAL_FAILURE(ExpectSameLinear<X86Backend>(params, input, weights, bias, &spread));
+  std::vector<int8_t> output(U(batches) * U(outputs));
+  ASSERT_EQ(backend::x86::Linear(params, input.data(), weights.data(), bias.data(),
+                                 output.data()),
+            Status::kOk);
+  EXPECT_EQ(output[0], Requantize(INT32_MAX, requantization.multipliers[0], 55, 0, -128, 127));
+  if (outputs > 1) {
+    EXPECT_EQ(output[1],
+              Requantize(-INT32_MAX, requantization.multipliers[1], 55, 0, -128, 127));
+  }
+}
+
 // Batch 1 (and an odd last row of 3): the 1 x 8 single-row tiles, with input widths around
 // the vector and cache-line multiples and 1..17 outputs (below 8, the 4-channel tiles; above,
 // a short last tile shifted back over the previous one), random and at the accumulator bound
@@ -128,47 +177,9 @@ TEST(X86BackendLinearTest, SingleRowTilesMatchPortable) {
   for (const int32_t width : {1, 31, 32, 33, 63, 64, 65, 95, 96, 97, 127, 128, 129, 784, 1024}) {
     for (int32_t outputs = 1; outputs <= 17; ++outputs) {
       SCOPED_TRACE("width " + std::to_string(width) + " outputs " + std::to_string(outputs));
-      LinearCase c;
-      RandomLinearCase(random, 2, &c);
-      LinearParams& params = c.params;
-      params.batches = outputs % 4 == 0 ? 3 : 1;
-      params.input_features = width;
-      params.output_features = outputs;
-      c.input = random.Int8(U(params.batches) * U(width), kActivationMin, kActivationMax);
-      c.weights = random.Int8(U(outputs) * U(width), kWeightMin, kWeightMax);
-      c.bias = random.Bias(U(outputs), width);
-      RandomRequantization(random, outputs, TypicalAccumulator(width, c.bias),
-                           &c.requantization);
-      params.requantize = c.requantization.params;
       ASSERT_NO_FATAL_FAILURE(
-          ExpectSameLinear<X86Backend>(params, c.input, c.weights, c.bias, &spread));
-
-      LinearParams bound_params;
-      bound_params.input_features = width;
-      bound_params.output_features = outputs;
-      BoundRequantization requantization(outputs);
-      bound_params.requantize = requantization.params;
-      const std::vector<int8_t> input(U(width), -128);
-      std::vector<int8_t> weights(U(outputs) * U(width));
-      std::vector<int32_t> bias(U(outputs));
-      for (int32_t channel = 0; channel < outputs; ++channel) {
-        std::fill(weights.begin() + channel * width, weights.begin() + (channel + 1) * width,
-                  static_cast<int8_t>(channel % 2 == 0 ? -127 : 127));
-        bias[U(channel)] = channel % 2 == 0 ? MaxBias(width) : -MaxBias(width);
-      }
-      OutputSpread bound_spread;
-      ASSERT_NO_FATAL_FAILURE(
-          ExpectSameLinear<X86Backend>(bound_params, input, weights, bias, &bound_spread));
-      std::vector<int8_t> output(U(outputs));
-      ASSERT_EQ(backend::x86::Linear(bound_params, input.data(), weights.data(), bias.data(),
-                                     output.data()),
-                Status::kOk);
-      EXPECT_EQ(output[0],
-                Requantize(INT32_MAX, requantization.multipliers[0], 55, 0, -128, 127));
-      if (outputs > 1) {
-        EXPECT_EQ(output[1],
-                  Requantize(-INT32_MAX, requantization.multipliers[1], 55, 0, -128, 127));
-      }
+          ExpectRandomLinearMatches(random, outputs % 4 == 0 ? 3 : 1, width, outputs, &spread));
+      ASSERT_NO_FATAL_FAILURE(ExpectBoundLinearMatches(1, width, outputs));
     }
   }
   ExpectSpread(spread);
@@ -185,38 +196,9 @@ TEST(X86BackendLinearTest, ShortDepthsMatchPortable) {
   for (int32_t width = 1; width <= backend::x86::internal::kShortDepth + 1; ++width) {
     for (int32_t outputs = 1; outputs <= 19; ++outputs) {
       SCOPED_TRACE("width " + std::to_string(width) + " outputs " + std::to_string(outputs));
-      LinearCase c;
-      RandomLinearCase(random, 2, &c);
-      LinearParams& params = c.params;
-      params.batches = 1 + (width + outputs) % 4;
-      params.input_features = width;
-      params.output_features = outputs;
-      c.input = random.Int8(U(params.batches) * U(width), kActivationMin, kActivationMax);
-      c.weights = random.Int8(U(outputs) * U(width), kWeightMin, kWeightMax);
-      c.bias = random.Bias(U(outputs), width);
-      RandomRequantization(random, outputs, TypicalAccumulator(width, c.bias),
-                           &c.requantization);
-      params.requantize = c.requantization.params;
-      ASSERT_NO_FATAL_FAILURE(
-          ExpectSameLinear<X86Backend>(params, c.input, c.weights, c.bias, &spread));
-
-      LinearParams bound_params;
-      bound_params.batches = params.batches;
-      bound_params.input_features = width;
-      bound_params.output_features = outputs;
-      BoundRequantization requantization(outputs);
-      bound_params.requantize = requantization.params;
-      const std::vector<int8_t> input(U(params.batches) * U(width), -128);
-      std::vector<int8_t> weights(U(outputs) * U(width));
-      std::vector<int32_t> bias(U(outputs));
-      for (int32_t channel = 0; channel < outputs; ++channel) {
-        std::fill(weights.begin() + channel * width, weights.begin() + (channel + 1) * width,
-                  static_cast<int8_t>(channel % 2 == 0 ? -127 : 127));
-        bias[U(channel)] = channel % 2 == 0 ? MaxBias(width) : -MaxBias(width);
-      }
-      OutputSpread bound_spread;
-      ASSERT_NO_FATAL_FAILURE(
-          ExpectSameLinear<X86Backend>(bound_params, input, weights, bias, &bound_spread));
+      const int32_t batches = 1 + (width + outputs) % 4;
+      ASSERT_NO_FATAL_FAILURE(ExpectRandomLinearMatches(random, batches, width, outputs, &spread));
+      ASSERT_NO_FATAL_FAILURE(ExpectBoundLinearMatches(batches, width, outputs));
     }
   }
   ExpectSpread(spread);
@@ -413,7 +395,9 @@ struct DepthwiseCall {
     params.requantize.multipliers = multipliers.data();
     params.requantize.shifts = shifts.data();
     params.requantize.per_channel = true;
-    for (int32_t i = 0; i < kInputCount; ++i) buffer[U(i)] = static_cast<int8_t>(i * 11 % 256 - 128);
+    for (int32_t i = 0; i < kInputCount; ++i) {
+      buffer[U(i)] = static_cast<int8_t>(i * 11 % 256 - 128);
+    }
     for (int32_t i = 0; i < 9 * 6; ++i) filter[U(i)] = static_cast<int8_t>(i * 13 % 255 - 127);
     input = buffer.data();
     output = buffer.data() + kInputCount;

@@ -159,6 +159,19 @@ inline __m128i SumLanes(const __m256i acc[kTileColumns]) {
 }
 
 #if INTEGR8_X86_INLINE_ASM
+// The start of both assembly loops: accumulators ymm0-7 zeroed, int16 ones in ymm15.
+#define INTEGR8_X86_ZERO_ACCUMULATORS_AND_ONES \
+  "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"           \
+  "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"           \
+  "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"           \
+  "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"           \
+  "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"           \
+  "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"           \
+  "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"           \
+  "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"           \
+  "vpcmpeqw %%ymm15, %%ymm15, %%ymm15\n\t"     \
+  "vpsrlw $15, %%ymm15, %%ymm15\n\t"
+
 // sums[r] = the four channel sums over k < depth of rows[r][k] * columns[c][k] for the 2 x 4
 // tile: DotTile's loop and SumLanes, the same instructions in inline assembly. The full
 // vectors (k < full, a multiple of 32) are read in place; unless `tail` is null, one more step
@@ -196,16 +209,7 @@ inline void DotPairSteps(const int8_t* const rows[2], const int8_t* const column
   "vmovdqu " w3 ", %%ymm12\n\t" INTEGR8_X86_PAIR("8", "10", "13", "3")                    \
   INTEGR8_X86_PAIR("9", "11", "14", "7")
   __asm__ volatile(
-      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
-      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
-      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
-      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
-      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
-      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
-      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
-      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
-      "vpcmpeqw %%ymm15, %%ymm15, %%ymm15\n\t"
-      "vpsrlw $15, %%ymm15, %%ymm15\n\t"  // int16 ones
+      INTEGR8_X86_ZERO_ACCUMULATORS_AND_ONES
       "test %[k], %[k]\n\t"
       "jz 2f\n\t"
       "1:\n\t"
@@ -427,16 +431,7 @@ inline void DotRowSteps(const int8_t* row, const int8_t* tile, int32_t depth, in
   "vpmaddwd %%ymm15, %%ymm" product ", %%ymm" product "\n\t"                 \
   "vpaddd %%ymm" product ", %%ymm" accumulator ", %%ymm" accumulator "\n\t"
   __asm__ volatile(
-      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
-      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
-      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
-      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
-      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
-      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
-      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
-      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
-      "vpcmpeqw %%ymm15, %%ymm15, %%ymm15\n\t"
-      "vpsrlw $15, %%ymm15, %%ymm15\n\t"  // int16 ones
+      INTEGR8_X86_ZERO_ACCUMULATORS_AND_ONES
       "1:\n\t"
       "prefetcht0 (%[prefetch])\n\t"
       "prefetcht0 64(%[prefetch])\n\t"
@@ -476,6 +471,7 @@ inline void DotRowSteps(const int8_t* row, const int8_t* tile, int32_t depth, in
       : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
         "xmm9", "xmm10", "xmm11", "xmm12", "xmm15");
 #undef INTEGR8_X86_ROW_COLUMN
+#undef INTEGR8_X86_ZERO_ACCUMULATORS_AND_ONES
 }
 #endif  // INTEGR8_X86_INLINE_ASM
 
