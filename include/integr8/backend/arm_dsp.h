@@ -1,14 +1,15 @@
 // Arm DSP backend: Linear and Conv2d on the Cortex-M4/M7 dual 16-bit multiply-accumulate
-// (SMLAD), bit-exact with the portable kernels.
+// (SMLAD), and MaxPool2d on the byte-wise SIMD compare (SSUB8, SEL), bit-exact with the
+// portable kernels.
 //
 // Selected by integr8/backend/select.h when the target has the DSP extension
 // (__ARM_FEATURE_DSP, e.g. -mcpu=cortex-m4 or cortex-m7). The same code compiles everywhere:
 // without the extension the instructions it uses (SXTB16, SXTB16 with ROR #8, SMLAD, SMMLA,
-// SSAT) are spelled as plain integer C++ with their exact architectural results, which is how
-// the host test suite checks the blocking, the tails, the byte order and the requantization
-// of this backend against the portable kernels; the target build then differs only in those
-// functions and in Conv2d's MAC step (one asm statement, the same instruction sequence as its
-// C++ twin), which the QEMU firmware tests cover.
+// SSAT, SSUB8 with SEL) are spelled as plain integer C++ with their exact architectural
+// results, which is how the host test suite checks the blocking, the tails, the byte order
+// and the requantization of this backend against the portable kernels; the target build then
+// differs only in those functions and in Conv2d's MAC step (one asm statement, the same
+// instruction sequence as its C++ twin), which the QEMU firmware tests cover.
 //
 // Contract: the portable kernels' arguments, Status codes and output bytes. The same
 // Validate* function runs first through INTEGR8_CHECK, so on error nothing is written.
@@ -46,6 +47,7 @@
 #include "integr8/fixedpoint.h"
 #include "integr8/kernels/conv2d.h"
 #include "integr8/kernels/linear.h"
+#include "integr8/kernels/pool.h"
 #include "integr8/types.h"
 
 // The inner loops' helpers are forced inline: at -Os GCC would otherwise call them, with the
@@ -101,6 +103,22 @@ INTEGR8_ARM_DSP_INLINE int32_t SaturateInt8(int32_t value) {
   return result;
 }
 
+// SSUB8 then SEL: each byte lane of the result is the larger of a's and b's as int8.
+// SSUB8 sets the APSR.GE bit of each lane where a - b >= 0 and SEL takes a's byte there; one
+// asm statement, so that nothing else can set the GE bits in between.
+INTEGR8_ARM_DSP_INLINE uint32_t MaxBytes(uint32_t a, uint32_t b) {
+  uint32_t result;
+  __asm__("ssub8 %0, %1, %2\n\tsel %0, %1, %2" : "=&r"(result) : "r"(a), "r"(b) : "cc");
+  return result;
+}
+
+// SSUB8 then SEL with the operands of SEL swapped: the smaller byte of each lane.
+INTEGR8_ARM_DSP_INLINE uint32_t MinBytes(uint32_t a, uint32_t b) {
+  uint32_t result;
+  __asm__("ssub8 %0, %1, %2\n\tsel %0, %2, %1" : "=&r"(result) : "r"(a), "r"(b) : "cc");
+  return result;
+}
+
 #else
 
 INTEGR8_ARM_DSP_INLINE uint32_t RotateRight8(uint32_t word) { return (word >> 8) | (word << 24); }
@@ -136,6 +154,31 @@ INTEGR8_ARM_DSP_INLINE int32_t MultiplyAccumulateHigh(int32_t a, int32_t b, int3
 // SSAT #8.
 INTEGR8_ARM_DSP_INLINE int32_t SaturateInt8(int32_t value) {
   return value < -128 ? -128 : (value > 127 ? 127 : value);
+}
+
+// SSUB8 sets GE in each byte lane where the signed difference a - b is >= 0; SEL takes the
+// first operand's byte where GE is set and the second's elsewhere.
+INTEGR8_ARM_DSP_INLINE uint32_t SelectBytesWhereGreaterOrEqual(uint32_t a, uint32_t b,
+                                                               uint32_t if_set,
+                                                               uint32_t if_clear) {
+  uint32_t result = 0;
+  for (uint32_t lane = 0; lane < 32; lane += 8) {
+    const int32_t a_lane = static_cast<int8_t>((a >> lane) & 0xFFu);
+    const int32_t b_lane = static_cast<int8_t>((b >> lane) & 0xFFu);
+    const uint32_t source = a_lane - b_lane >= 0 ? if_set : if_clear;
+    result |= source & (0xFFu << lane);
+  }
+  return result;
+}
+
+// SSUB8, SEL: the larger int8 of each byte lane.
+INTEGR8_ARM_DSP_INLINE uint32_t MaxBytes(uint32_t a, uint32_t b) {
+  return SelectBytesWhereGreaterOrEqual(a, b, a, b);
+}
+
+// SSUB8, SEL with swapped operands: the smaller int8 of each byte lane.
+INTEGR8_ARM_DSP_INLINE uint32_t MinBytes(uint32_t a, uint32_t b) {
+  return SelectBytesWhereGreaterOrEqual(a, b, b, a);
 }
 
 #endif  // __ARM_FEATURE_DSP
@@ -319,6 +362,11 @@ constexpr int32_t kPatchGroupBytes = 16;  // four words: one group of four taps,
 
 INTEGR8_ARM_DSP_INLINE void StoreWord(int8_t* destination, uint32_t word) {
   std::memcpy(destination, &word, sizeof word);
+}
+
+// All four byte lanes of a word hold one int8 value.
+INTEGR8_ARM_DSP_INLINE uint32_t BroadcastBytes(int32_t value) {
+  return static_cast<uint32_t>(static_cast<uint8_t>(static_cast<int8_t>(value))) * 0x01010101u;
 }
 
 // Both lanes of a word hold the 16-bit sign extension of one int8 value.
@@ -660,6 +708,99 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
           internal::ConvolvePatches<false>(patches, group_filter, group_bias,
                                            group_output_channels, depth, group_requantize,
                                            output0, output1);
+        }
+      }
+    }
+  }
+  return Status::kOk;
+}
+
+// MaxPool2d: the portable kernel's contract (integr8/kernels/pool.h: arguments, Status codes,
+// output bytes), four channels per step. NHWC keeps a tap's channels contiguous, so a 32-bit
+// load brings four of them and MaxBytes (SSUB8, SEL) keeps the larger byte of each lane: two
+// instructions per tap per four channels, where the portable kernel spends a load, compare
+// and index computation per tap per channel. The clamp to the activation range is two more
+// pairs per word, only when the range is narrower than int8. Channels past the last whole
+// word take the portable kernel's scalar loop. Needs no scratch and no alignment.
+template <typename Activation, Checks kChecks = Checks::kAtEntry>
+Status MaxPool2d(const Pool2dParams& params, const Activation* input, Activation* output) {
+  static_assert(kIsSpecTypes<Activation>, INTEGR8_SPEC_TYPES_MESSAGE);
+  if constexpr (kChecks == Checks::kAtEntry) {
+    INTEGR8_CHECK(ValidatePool2d(params, input, output));
+  }
+
+  const int32_t channels = params.channels;
+  const int32_t activation_min = params.activation_min;
+  const int32_t activation_max = params.activation_max;
+  const int32_t output_height = OutputHeight(params);
+  const int32_t output_width = OutputWidth(params);
+  const bool clamp = activation_min > kActivationMin || activation_max < kActivationMax;
+  const uint32_t lower = internal::BroadcastBytes(activation_min);
+  const uint32_t upper = internal::BroadcastBytes(activation_max);
+  // Validation bounded the input and output element counts by INT32_MAX, so every pixel index
+  // below is exact in int32; offsets are formed in ptrdiff_t.
+  const ptrdiff_t row_stride = static_cast<ptrdiff_t>(params.input_width) * channels;
+  Activation* out = output;
+  for (int32_t batch = 0; batch < params.batches; ++batch) {
+    for (int32_t out_y = 0; out_y < output_height; ++out_y) {
+      const int32_t in_y_origin = out_y * params.stride_height - params.padding_height;
+      // Taps inside the input only; padded taps are -inf and never the maximum.
+      const int32_t filter_y_start = pool_internal::Max(0, -in_y_origin);
+      const int32_t filter_y_end =
+          pool_internal::Min(params.filter_height, params.input_height - in_y_origin);
+      const int32_t rows = filter_y_end - filter_y_start;
+      for (int32_t out_x = 0; out_x < output_width; ++out_x, out += channels) {
+        const int32_t in_x_origin = out_x * params.stride_width - params.padding_width;
+        const int32_t filter_x_start = pool_internal::Max(0, -in_x_origin);
+        const int32_t filter_x_end =
+            pool_internal::Min(params.filter_width, params.input_width - in_x_origin);
+        const int32_t columns = filter_x_end - filter_x_start;
+        // padding <= filter / 2 and PyTorch's ceil_mode rule leave a valid tap in every window.
+        INTEGR8_DCHECK(rows > 0 && columns > 0);
+        const Activation* const window =
+            input +
+            static_cast<ptrdiff_t>((batch * params.input_height + in_y_origin + filter_y_start) *
+                                       params.input_width +
+                                   in_x_origin + filter_x_start) *
+                channels;
+        int32_t channel = 0;
+        if (rows == 2 && columns == 2) {
+          // The common 2x2 window (PyTorch's MaxPool2d(2)) without the loops over taps.
+          for (; channel + 4 <= channels; channel += 4) {
+            const Activation* const top = window + channel;
+            const Activation* const bottom = top + row_stride;
+            uint32_t max_value = internal::MaxBytes(
+                internal::MaxBytes(internal::LoadFour(top), internal::LoadFour(top + channels)),
+                internal::MaxBytes(internal::LoadFour(bottom),
+                                   internal::LoadFour(bottom + channels)));
+            if (clamp) {
+              max_value = internal::MinBytes(internal::MaxBytes(max_value, lower), upper);
+            }
+            internal::StoreWord(out + channel, max_value);
+          }
+        }
+        for (; channel + 4 <= channels; channel += 4) {
+          uint32_t max_value = internal::LoadFour(window + channel);  // also compared below
+          for (int32_t filter_y = 0; filter_y < rows; ++filter_y) {
+            const Activation* const row = window + filter_y * row_stride + channel;
+            for (int32_t filter_x = 0; filter_x < columns; ++filter_x) {
+              max_value = internal::MaxBytes(
+                  max_value, internal::LoadFour(row + static_cast<ptrdiff_t>(filter_x) * channels));
+            }
+          }
+          if (clamp) max_value = internal::MinBytes(internal::MaxBytes(max_value, lower), upper);
+          internal::StoreWord(out + channel, max_value);
+        }
+        for (; channel < channels; ++channel) {
+          int32_t max_value = kActivationMin;
+          for (int32_t filter_y = 0; filter_y < rows; ++filter_y) {
+            const Activation* const row = window + filter_y * row_stride + channel;
+            for (int32_t filter_x = 0; filter_x < columns; ++filter_x) {
+              const int32_t value = int32_t{row[static_cast<ptrdiff_t>(filter_x) * channels]};
+              if (value > max_value) max_value = value;
+            }
+          }
+          out[channel] = static_cast<Activation>(Clamp(max_value, activation_min, activation_max));
         }
       }
     }
