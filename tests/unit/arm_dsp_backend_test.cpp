@@ -65,10 +65,11 @@ TEST(ArmDspInstructionsTest, DualMultiplyAccumulate) {
 TEST(ArmDspConv2dTest, RefusesShortScratch) {
   Conv2dCall call;
   const size_t needed = backend::arm_dsp::Conv2dScratchBytes(call.params);
-  // 3 alignment bytes, 16 bytes per group of four taps (two int16 patches), and the int8
-  // patch (whole groups), since the group's 2 channels are not a multiple of four.
+  // 3 alignment bytes, 16 bytes per group of four taps (two int16 patches), the int8 patch
+  // (whole groups), since the group's 2 channels are not a multiple of four, and 16 bytes
+  // per output channel for the requantization table.
   constexpr size_t kGroups = (Conv2dCall::kProducts + 3) / 4;
-  ASSERT_EQ(needed, 3 + 16 * kGroups + 4 * kGroups);
+  ASSERT_EQ(needed, 3 + 16 * kGroups + 4 * kGroups + 16 * 6);
   std::vector<int8_t> scratch(needed - 1);
   const std::vector<int8_t> before = call.buffer;
   EXPECT_EQ(backend::arm_dsp::Conv2d(call.params, call.input, call.filter.data(),

@@ -14,9 +14,9 @@
 // Contract: the portable kernels' arguments, Status codes and output bytes. The same
 // Validate* function runs first through INTEGR8_CHECK, so on error nothing is written.
 // Conv2d additionally takes caller scratch of Conv2dScratchBytes(params) bytes (the im2col
-// patches of two output positions, expanded to 16 bits; CMSIS-NN's convention of caller-owned
-// scratch with a size query) and returns kArenaTooSmall if it is missing or short. The
-// scratch needs no alignment.
+// patches of two output positions, expanded to 16 bits, and a per-channel requantization
+// table; CMSIS-NN's convention of caller-owned scratch with a size query) and returns
+// kArenaTooSmall if it is missing or short. The scratch needs no alignment.
 //
 // How the MACs are formed: a 32-bit load brings four int8 values b0..b3; SXTB16 sign-extends
 // the even bytes into two 16-bit lanes (b0, b2), and SXTB16 of the word rotated by 8 the odd
@@ -482,12 +482,10 @@ INTEGR8_ARM_DSP_INLINE void MacColumn(const int8_t* patches, const int8_t* row,
 }
 
 // Output channels [0, channels) of the two patches in scratch (one group's filter rows,
-// biases and requantization), written to output0[c] and output1[c]. output1 may equal
-// output0 when both patches are the same position: the second write stores the same byte.
-// kHighWord: CanRequantizeByHighWord held for the call (a template parameter so that each
-// loop carries one requantization only).
-template <bool kHighWord>
-void ConvolvePatches(const int8_t* patches, const int8_t* filter, const int32_t* bias,
+// biases and requantization), written to output0[c] and output1[c], with the portable
+// Requantize (ConvolvePatchesByTable is the high-word twin). output1 may equal output0 when
+// both patches are the same position: the second write stores the same byte.
+inline void ConvolvePatches(const int8_t* patches, const int8_t* filter, const int32_t* bias,
                      int32_t channels, int32_t depth, const RequantizeParams& requantize,
                      int8_t* output0, int8_t* output1) {
   const int32_t groups = depth / 4;
@@ -516,10 +514,10 @@ void ConvolvePatches(const int8_t* patches, const int8_t* filter, const int32_t*
     const int32_t channel0 = out_c & channel_mask;
     const int32_t channel1 = (out_c + 1) & channel_mask;
     RequantizeChannel(sum00, sum10, requantize.multipliers[channel0],
-                      requantize.shifts[channel0], requantize, kHighWord, output0 + out_c,
+                      requantize.shifts[channel0], requantize, false, output0 + out_c,
                       output1 + out_c);
     RequantizeChannel(sum01, sum11, requantize.multipliers[channel1],
-                      requantize.shifts[channel1], requantize, kHighWord, output0 + out_c + 1,
+                      requantize.shifts[channel1], requantize, false, output0 + out_c + 1,
                       output1 + out_c + 1);
   }
   if (out_c < channels) {
@@ -529,7 +527,88 @@ void ConvolvePatches(const int8_t* patches, const int8_t* filter, const int32_t*
               sum1);
     const int32_t channel = out_c & channel_mask;
     RequantizeChannel(sum0, sum1, requantize.multipliers[channel], requantize.shifts[channel],
-                      requantize, kHighWord, output0 + out_c, output1 + out_c);
+                      requantize, false, output0 + out_c, output1 + out_c);
+  }
+}
+
+// --- Per-channel table for the high-word requantization ---------------------------------
+//
+// When CanRequantizeByHighWord holds, Conv2d first writes one entry per output channel to
+// scratch: the bias, the multiplier, the rounding term (2 z + 1) * 2^(s - 1) and s = n - 32,
+// four words (per-tensor parameters are repeated). The 2x2 block then reads its two channels'
+// entries from one advancing pointer instead of the bias array, the parameters struct and the
+// multiplier and shift arrays, and forms no rounding term: the MAC loop holds nearly every
+// register, so each of those was a reload from the stack.
+constexpr int32_t kChannelEntryBytes = 16;
+
+INTEGR8_ARM_DSP_INLINE int32_t LoadWord(const int8_t* source) {
+  int32_t word = 0;
+  std::memcpy(&word, source, sizeof word);
+  return word;
+}
+
+// The entries of output channels [0, channels) of `requantize` and `bias` at `table`.
+inline void WriteChannelTable(const RequantizeParams& requantize, const int32_t* bias,
+                              int32_t channels, int8_t* table) {
+  for (int32_t channel = 0; channel < channels; ++channel, table += kChannelEntryBytes) {
+    const int32_t index = requantize.per_channel ? channel : 0;
+    const int32_t high_shift = requantize.shifts[index] - 32;
+    // (2 z + 1) * 2^(s-1): |2 z + 1| <= 255 and s <= 22, so the product is exact in int32;
+    // formed as an unsigned shift, which has no undefined cases.
+    const auto rounding = static_cast<int32_t>(
+        static_cast<uint32_t>(2 * requantize.output_zero_point + 1) << (high_shift - 1));
+    const int32_t entry[4] = {bias[channel], requantize.multipliers[index], rounding, high_shift};
+    std::memcpy(table, entry, sizeof entry);
+  }
+}
+
+// acc0 and acc1 of the channel whose entry is at `entry`, by the high word, into *output0 and
+// then *output1.
+INTEGR8_ARM_DSP_INLINE void RequantizeByEntry(int32_t acc0, int32_t acc1, const int8_t* entry,
+                                              int8_t* output0, int8_t* output1) {
+  const int32_t multiplier = LoadWord(entry + 4);
+  const int32_t rounding = LoadWord(entry + 8);
+  const int32_t high_shift = LoadWord(entry + 12);
+  *output0 = static_cast<int8_t>(
+      SaturateInt8(MultiplyAccumulateHigh(acc0, multiplier, rounding) >> high_shift));
+  *output1 = static_cast<int8_t>(
+      SaturateInt8(MultiplyAccumulateHigh(acc1, multiplier, rounding) >> high_shift));
+}
+
+// ConvolvePatches for calls that take the high-word requantization, with the group's
+// channel entries at `table`.
+inline void ConvolvePatchesByTable(const int8_t* patches, const int8_t* filter,
+                                   const int8_t* table, int32_t channels, int32_t depth,
+                                   int8_t* output0, int8_t* output1) {
+  const int32_t groups = depth / 4;
+  const int32_t remaining = depth % 4;
+  int32_t out_c = 0;
+  for (; out_c + 2 <= channels; out_c += 2, table += 2 * kChannelEntryBytes) {
+    const int8_t* group_patches = patches;
+    const int8_t* taps = filter + static_cast<ptrdiff_t>(out_c) * depth;
+    int32_t sum00 = LoadWord(table);
+    int32_t sum10 = sum00;
+    int32_t sum01 = LoadWord(table + kChannelEntryBytes);
+    int32_t sum11 = sum01;
+    for (int32_t group = groups / 2; group > 0; --group) {
+      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
+      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
+    }
+    if (groups % 2 != 0) MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
+    if (remaining != 0) {
+      MacColumn(group_patches, taps, 0, remaining, sum00, sum10);
+      MacColumn(group_patches, taps + depth, 0, remaining, sum01, sum11);
+    }
+    RequantizeByEntry(sum00, sum10, table, output0 + out_c, output1 + out_c);
+    RequantizeByEntry(sum01, sum11, table + kChannelEntryBytes, output0 + out_c + 1,
+                      output1 + out_c + 1);
+  }
+  if (out_c < channels) {
+    int32_t sum0 = LoadWord(table);
+    int32_t sum1 = sum0;
+    MacColumn(patches, filter + static_cast<ptrdiff_t>(out_c) * depth, groups, remaining, sum0,
+              sum1);
+    RequantizeByEntry(sum0, sum1, table, output0 + out_c, output1 + out_c);
   }
 }
 
@@ -634,15 +713,17 @@ Status Linear(const LinearParams& params, const Activation* input, const Weight*
 // Scratch Conv2d needs: the int16 patches of two output positions, whole groups of four taps
 // (K = filter_height * filter_width * (input_channels / groups), rounded up to a multiple of
 // four, times 2 patches x 2 bytes), plus the int8 patch when the group's channel count is not
-// a multiple of four, plus 3 bytes to align the words. Valid params only
-// (ValidateConv2dParams).
+// a multiple of four, plus the per-channel requantization table (16 bytes per output
+// channel), plus 3 bytes to align the words. Valid params only (ValidateConv2dParams).
 constexpr size_t Conv2dScratchBytes(const Conv2dParams& params) {
   const size_t group_channels = static_cast<size_t>(params.input_channels / params.groups);
   const size_t depth = static_cast<size_t>(params.filter_height) *
                        static_cast<size_t>(params.filter_width) * group_channels;
   const size_t groups = (depth + 3) / 4;
   const size_t staging = group_channels % 4 == 0 ? 0 : 4 * groups;
-  return 3 + static_cast<size_t>(internal::kPatchGroupBytes) * groups + staging;
+  const size_t table = static_cast<size_t>(internal::kChannelEntryBytes) *
+                       static_cast<size_t>(params.output_channels);
+  return 3 + static_cast<size_t>(internal::kPatchGroupBytes) * groups + staging + table;
 }
 
 template <typename Activation, typename Weight, typename Bias, Checks kChecks = Checks::kAtEntry>
@@ -670,6 +751,13 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
   int8_t* const patches = scratch + (4 - misalignment) % 4;
   int8_t* const staging =
       patches + static_cast<ptrdiff_t>(internal::kPatchGroupBytes) * ((depth + 3) / 4);
+  // After the staging words (4 per group of taps, when used), so word aligned too.
+  const ptrdiff_t staging_bytes =
+      group_input_channels % 4 == 0 ? 0 : 4 * static_cast<ptrdiff_t>((depth + 3) / 4);
+  int8_t* const table = staging + staging_bytes;
+  if (high_word) {
+    internal::WriteChannelTable(params.requantize, bias, params.output_channels, table);
+  }
 
   // Positions are taken in pairs so each expanded filter word serves two output positions
   // (a last odd position is paired with itself); a group's filter rows are contiguous, so
@@ -701,13 +789,13 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
         int8_t* const output1 =
             group_output + static_cast<ptrdiff_t>(second) * params.output_channels;
         if (high_word) {
-          internal::ConvolvePatches<true>(patches, group_filter, group_bias,
-                                          group_output_channels, depth, group_requantize,
-                                          output0, output1);
+          internal::ConvolvePatchesByTable(
+              patches, group_filter,
+              table + static_cast<ptrdiff_t>(internal::kChannelEntryBytes) * first_channel,
+              group_output_channels, depth, output0, output1);
         } else {
-          internal::ConvolvePatches<false>(patches, group_filter, group_bias,
-                                           group_output_channels, depth, group_requantize,
-                                           output0, output1);
+          internal::ConvolvePatches(patches, group_filter, group_bias, group_output_channels,
+                                    depth, group_requantize, output0, output1);
         }
       }
     }
