@@ -617,7 +617,9 @@ inline void ConvolvePatchesByTable(const int8_t* patches, const int8_t* filter,
 // order, K = filter_height * filter_width * group_channels values; padded taps read the input
 // zero point (the raw value of real zero, as in the portable kernel). Channel counts that are
 // a multiple of four expand straight from the input; others gather the int8 patch into
-// `staging` first (whole groups, zero-padded), then expand it.
+// `staging` first (whole groups, zero-padded), then expand it. A filter row whose taps are
+// all inside the input and adjacent in memory (one group, no horizontal dilation) is one run
+// of filter_width * input_channels bytes, taken in one loop rather than tap by tap.
 inline void ExpandPatch(const Conv2dParams& params, const int8_t* input, int32_t batch,
                         int32_t out_y, int32_t out_x, int32_t in_c_begin, int8_t* patches,
                         int8_t* staging) {
@@ -632,6 +634,9 @@ inline void ExpandPatch(const Conv2dParams& params, const int8_t* input, int32_t
   // The last group's bytes past K are zero: the word is cleared before the gather overwrites
   // its first bytes (one store, where a byte loop would become a memset call).
   if (!whole_words) StoreWord(staging + 4 * static_cast<ptrdiff_t>(groups - 1), 0);
+  const bool runs = params.groups == 1 && params.dilation_width == 1 && in_x_origin >= 0 &&
+                    in_x_origin <= params.input_width - params.filter_width;
+  const int32_t run_bytes = params.filter_width * group_channels;
   for (int32_t filter_y = 0; filter_y < params.filter_height; ++filter_y) {
     const int32_t in_y = in_y_origin + params.dilation_height * filter_y;
     const bool row_inside = in_y >= 0 && in_y < params.input_height;
@@ -644,6 +649,20 @@ inline void ExpandPatch(const Conv2dParams& params, const int8_t* input, int32_t
                              params.input_channels +
                          in_c_begin
                    : input;
+    if (row_inside && runs) {
+      const int8_t* const run = row + static_cast<ptrdiff_t>(in_x_origin) * group_channels;
+      if (whole_words) {
+        for (int32_t c = 0; c < run_bytes; c += 4, patches += kPatchGroupBytes) {
+          const uint32_t word = LoadFour(run + c);
+          StoreWord(patches, SignExtendEvenBytes(word));
+          StoreWord(patches + 8, SignExtendOddBytes(word));
+        }
+      } else {
+        for (int32_t c = 0; c < run_bytes; ++c) gathered[c] = run[c];
+        gathered += run_bytes;
+      }
+      continue;
+    }
     for (int32_t filter_x = 0; filter_x < params.filter_width; ++filter_x) {
       const int32_t in_x = in_x_origin + params.dilation_width * filter_x;
       const bool inside = row_inside && in_x >= 0 && in_x < params.input_width;
