@@ -612,6 +612,57 @@ inline void ConvolvePatchesByTable(const int8_t* patches, const int8_t* filter,
   }
 }
 
+// What ExpandPatch needs of one group of one sample, computed once per call into a local:
+// its int8 stores could alias a Conv2dParams read through a reference, which would make the
+// compiler reload every field after each store, but not a local whose address never escapes.
+struct PatchGeometry {
+  const int8_t* input;  // the sample's first pixel, at the group's first channel
+  ptrdiff_t row_bytes;  // input_width * input_channels
+  int32_t pixel_bytes;  // input_channels
+  int32_t input_height;
+  int32_t input_width;
+  int32_t filter_height;
+  int32_t filter_width;
+  int32_t stride_height;
+  int32_t stride_width;
+  int32_t padding_height;
+  int32_t padding_width;
+  int32_t dilation_height;
+  int32_t dilation_width;
+  int32_t group_channels;
+  int32_t tap_groups;  // ceil(K / 4)
+  int32_t run_bytes;   // filter_width * group_channels, when runs_possible
+  bool whole_words;    // group_channels % 4 == 0
+  bool runs_possible;  // one group and no horizontal dilation: a row's taps are adjacent
+  int8_t zero_point;
+  uint32_t padding;    // BroadcastLanes(zero_point)
+};
+
+inline PatchGeometry MakePatchGeometry(const Conv2dParams& params) {
+  PatchGeometry geometry{};
+  geometry.pixel_bytes = params.input_channels;
+  geometry.row_bytes = static_cast<ptrdiff_t>(params.input_width) * params.input_channels;
+  geometry.input_height = params.input_height;
+  geometry.input_width = params.input_width;
+  geometry.filter_height = params.filter_height;
+  geometry.filter_width = params.filter_width;
+  geometry.stride_height = params.stride_height;
+  geometry.stride_width = params.stride_width;
+  geometry.padding_height = params.padding_height;
+  geometry.padding_width = params.padding_width;
+  geometry.dilation_height = params.dilation_height;
+  geometry.dilation_width = params.dilation_width;
+  geometry.group_channels = params.input_channels / params.groups;
+  geometry.tap_groups =
+      (params.filter_height * params.filter_width * geometry.group_channels + 3) / 4;
+  geometry.run_bytes = params.filter_width * geometry.group_channels;
+  geometry.whole_words = geometry.group_channels % 4 == 0;
+  geometry.runs_possible = params.groups == 1 && params.dilation_width == 1;
+  geometry.zero_point = static_cast<int8_t>(params.input_zero_point);
+  geometry.padding = BroadcastLanes(params.input_zero_point);
+  return geometry;
+}
+
 // One patch of the pair (patches points at its first word: the pair's base, + 4 for the
 // second): the im2col patch of one output position for one group, in the filter's [y][x][c]
 // order, K = filter_height * filter_width * group_channels values; padded taps read the input
@@ -620,78 +671,64 @@ inline void ConvolvePatchesByTable(const int8_t* patches, const int8_t* filter,
 // `staging` first (whole groups, zero-padded), then expand it. A filter row whose taps are
 // all inside the input and adjacent in memory (one group, no horizontal dilation) is one run
 // of filter_width * input_channels bytes, taken in one loop rather than tap by tap.
-inline void ExpandPatch(const Conv2dParams& params, const int8_t* input, int32_t batch,
-                        int32_t out_y, int32_t out_x, int32_t in_c_begin, int8_t* patches,
-                        int8_t* staging) {
-  const int32_t group_channels = params.input_channels / params.groups;
-  const int32_t in_y_origin = out_y * params.stride_height - params.padding_height;
-  const int32_t in_x_origin = out_x * params.stride_width - params.padding_width;
-  const bool whole_words = group_channels % 4 == 0;
-  const uint32_t padding = BroadcastLanes(params.input_zero_point);
+// Forced inline into Conv2d's position loop, where `g` is a local whose address does not
+// escape, so its fields stay in registers or the frame across the position loop.
+INTEGR8_ARM_DSP_INLINE void ExpandPatch(const PatchGeometry& g, int32_t out_y, int32_t out_x,
+                                        int8_t* patches, int8_t* staging) {
+  const int32_t in_y_origin = out_y * g.stride_height - g.padding_height;
+  const int32_t in_x_origin = out_x * g.stride_width - g.padding_width;
   int8_t* gathered = staging;
-  const int32_t depth = params.filter_height * params.filter_width * group_channels;
-  const int32_t groups = (depth + 3) / 4;
   // The last group's bytes past K are zero: the word is cleared before the gather overwrites
   // its first bytes (one store, where a byte loop would become a memset call).
-  if (!whole_words) StoreWord(staging + 4 * static_cast<ptrdiff_t>(groups - 1), 0);
-  const bool runs = params.groups == 1 && params.dilation_width == 1 && in_x_origin >= 0 &&
-                    in_x_origin <= params.input_width - params.filter_width;
-  const int32_t run_bytes = params.filter_width * group_channels;
-  for (int32_t filter_y = 0; filter_y < params.filter_height; ++filter_y) {
-    const int32_t in_y = in_y_origin + params.dilation_height * filter_y;
-    const bool row_inside = in_y >= 0 && in_y < params.input_height;
-    // The pixel index is exact in int32 (validation bounded the input's element count); the
-    // offsets are formed in ptrdiff_t. Not dereferenced unless the tap is inside.
-    const int8_t* const row =
-        row_inside ? input +
-                         static_cast<ptrdiff_t>((batch * params.input_height + in_y) *
-                                                params.input_width) *
-                             params.input_channels +
-                         in_c_begin
-                   : input;
+  if (!g.whole_words) StoreWord(staging + 4 * static_cast<ptrdiff_t>(g.tap_groups - 1), 0);
+  const bool runs =
+      g.runs_possible && in_x_origin >= 0 && in_x_origin <= g.input_width - g.filter_width;
+  for (int32_t filter_y = 0; filter_y < g.filter_height; ++filter_y) {
+    const int32_t in_y = in_y_origin + g.dilation_height * filter_y;
+    const bool row_inside = in_y >= 0 && in_y < g.input_height;
+    // Validation bounded the input's element count by INT32_MAX, so the pixel offsets are
+    // exact; they are formed in ptrdiff_t. Not dereferenced unless the tap is inside.
+    const int8_t* const row = row_inside ? g.input + in_y * g.row_bytes : g.input;
     if (row_inside && runs) {
-      const int8_t* const run = row + static_cast<ptrdiff_t>(in_x_origin) * group_channels;
-      if (whole_words) {
-        for (int32_t c = 0; c < run_bytes; c += 4, patches += kPatchGroupBytes) {
+      const int8_t* const run = row + static_cast<ptrdiff_t>(in_x_origin) * g.pixel_bytes;
+      if (g.whole_words) {
+        for (int32_t c = 0; c < g.run_bytes; c += 4, patches += kPatchGroupBytes) {
           const uint32_t word = LoadFour(run + c);
           StoreWord(patches, SignExtendEvenBytes(word));
           StoreWord(patches + 8, SignExtendOddBytes(word));
         }
       } else {
-        for (int32_t c = 0; c < run_bytes; ++c) gathered[c] = run[c];
-        gathered += run_bytes;
+        for (int32_t c = 0; c < g.run_bytes; ++c) gathered[c] = run[c];
+        gathered += g.run_bytes;
       }
       continue;
     }
-    for (int32_t filter_x = 0; filter_x < params.filter_width; ++filter_x) {
-      const int32_t in_x = in_x_origin + params.dilation_width * filter_x;
-      const bool inside = row_inside && in_x >= 0 && in_x < params.input_width;
-      const int8_t* const taps =
-          row + static_cast<ptrdiff_t>(inside ? in_x : 0) * params.input_channels;
-      if (whole_words) {
-        for (int32_t c = 0; c < group_channels; c += 4, patches += kPatchGroupBytes) {
+    for (int32_t filter_x = 0; filter_x < g.filter_width; ++filter_x) {
+      const int32_t in_x = in_x_origin + g.dilation_width * filter_x;
+      const bool inside = row_inside && in_x >= 0 && in_x < g.input_width;
+      const int8_t* const taps = row + static_cast<ptrdiff_t>(inside ? in_x : 0) * g.pixel_bytes;
+      if (g.whole_words) {
+        for (int32_t c = 0; c < g.group_channels; c += 4, patches += kPatchGroupBytes) {
           if (inside) {
             const uint32_t word = LoadFour(taps + c);
             StoreWord(patches, SignExtendEvenBytes(word));
             StoreWord(patches + 8, SignExtendOddBytes(word));
           } else {
-            StoreWord(patches, padding);
-            StoreWord(patches + 8, padding);
+            StoreWord(patches, g.padding);
+            StoreWord(patches + 8, g.padding);
           }
         }
       } else if (inside) {
-        for (int32_t c = 0; c < group_channels; ++c) gathered[c] = taps[c];
-        gathered += group_channels;
+        for (int32_t c = 0; c < g.group_channels; ++c) gathered[c] = taps[c];
+        gathered += g.group_channels;
       } else {
-        for (int32_t c = 0; c < group_channels; ++c) {
-          gathered[c] = static_cast<int8_t>(params.input_zero_point);
-        }
-        gathered += group_channels;
+        for (int32_t c = 0; c < g.group_channels; ++c) gathered[c] = g.zero_point;
+        gathered += g.group_channels;
       }
     }
   }
-  if (whole_words) return;
-  for (int32_t group = 0; group < groups; ++group, patches += kPatchGroupBytes) {
+  if (g.whole_words) return;
+  for (int32_t group = 0; group < g.tap_groups; ++group, patches += kPatchGroupBytes) {
     const uint32_t word = LoadFour(staging + 4 * static_cast<ptrdiff_t>(group));
     StoreWord(patches, SignExtendEvenBytes(word));
     StoreWord(patches + 8, SignExtendOddBytes(word));
@@ -793,16 +830,22 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
       group_requantize.shifts += first_channel;
     }
     const int32_t in_c_begin = group * group_input_channels;
+    internal::PatchGeometry geometry = internal::MakePatchGeometry(params);
     for (int32_t batch = 0; batch < params.batches; ++batch) {
+      geometry.input = input +
+                       static_cast<ptrdiff_t>(batch) * params.input_height * geometry.row_bytes +
+                       in_c_begin;
       int8_t* const group_output =
           output + static_cast<ptrdiff_t>(batch) * positions * params.output_channels +
           first_channel;
       for (int32_t position = 0; position < positions; position += 2) {
         const int32_t second = position + 1 < positions ? position + 1 : position;
-        internal::ExpandPatch(params, input, batch, position / output_width,
-                              position % output_width, in_c_begin, patches, staging);
-        internal::ExpandPatch(params, input, batch, second / output_width,
-                              second % output_width, in_c_begin, patches + 4, staging);
+        // One inlined copy of ExpandPatch serves both patches of the pair.
+        for (int32_t patch = 0; patch < 2; ++patch) {
+          const int32_t at = patch == 0 ? position : second;
+          internal::ExpandPatch(geometry, at / output_width, at % output_width,
+                                patches + 4 * patch, staging);
+        }
         int8_t* const output0 =
             group_output + static_cast<ptrdiff_t>(position) * params.output_channels;
         int8_t* const output1 =
