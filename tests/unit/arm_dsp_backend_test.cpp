@@ -235,6 +235,16 @@ TEST(ArmDspConv2dTest, HighWordPathMatchesPortable) {
   }
 }
 
+// SMLABB / SMLABT read signed 16-bit halves: bottom 0xFF80 is -128, top 0x8001 is -32767.
+TEST(ArmDspInstructionsTest, MultiplyAccumulateHalves) {
+  using backend::arm_dsp::internal::MultiplyAccumulateBottoms;
+  using backend::arm_dsp::internal::MultiplyAccumulateBottomTop;
+  EXPECT_EQ(MultiplyAccumulateBottoms(-127, 0x8001FF80u, 10), 10 + 127 * 128);
+  EXPECT_EQ(MultiplyAccumulateBottoms(0x7FFF0005, 0x0000FFFFu, 0), -5);  // a's top ignored
+  EXPECT_EQ(MultiplyAccumulateBottomTop(-127, 0x8001FF80u, 10), 10 + 127 * 32767);
+  EXPECT_EQ(MultiplyAccumulateBottomTop(3, 0x0002FFFFu, -1), 5);
+}
+
 // SSUB8/SEL on the lanes' extremes: the signed difference of -128 and 127 does not wrap.
 TEST(ArmDspInstructionsTest, MaxAndMinBytes) {
   // Lanes (low to high) a = (-128, 127, -1, 5), b = (127, -128, 0, 5).

@@ -103,6 +103,20 @@ INTEGR8_ARM_DSP_INLINE int32_t SaturateInt8(int32_t value) {
   return result;
 }
 
+// SMLABB: acc + a.bottom * b.bottom over signed 16-bit halves.
+INTEGR8_ARM_DSP_INLINE int32_t MultiplyAccumulateBottoms(int32_t a, uint32_t b, int32_t acc) {
+  int32_t result;
+  __asm__("smlabb %0, %1, %2, %3" : "=r"(result) : "r"(a), "r"(b), "r"(acc));
+  return result;
+}
+
+// SMLABT: acc + a.bottom * b.top over signed 16-bit halves.
+INTEGR8_ARM_DSP_INLINE int32_t MultiplyAccumulateBottomTop(int32_t a, uint32_t b, int32_t acc) {
+  int32_t result;
+  __asm__("smlabt %0, %1, %2, %3" : "=r"(result) : "r"(a), "r"(b), "r"(acc));
+  return result;
+}
+
 // SSUB8 then SEL: each byte lane of the result is the larger of a's and b's as int8.
 // SSUB8 sets the APSR.GE bit of each lane where a - b >= 0 and SEL takes a's byte there; one
 // asm statement, so that nothing else can set the GE bits in between.
@@ -154,6 +168,18 @@ INTEGR8_ARM_DSP_INLINE int32_t MultiplyAccumulateHigh(int32_t a, int32_t b, int3
 // SSAT #8.
 INTEGR8_ARM_DSP_INLINE int32_t SaturateInt8(int32_t value) {
   return value < -128 ? -128 : (value > 127 ? 127 : value);
+}
+
+// SMLABB: acc + a.bottom * b.bottom over signed 16-bit halves.
+INTEGR8_ARM_DSP_INLINE int32_t MultiplyAccumulateBottoms(int32_t a, uint32_t b, int32_t acc) {
+  return acc + int32_t{static_cast<int16_t>(static_cast<uint32_t>(a) & 0xFFFFu)} *
+                   int32_t{static_cast<int16_t>(b & 0xFFFFu)};
+}
+
+// SMLABT: acc + a.bottom * b.top over signed 16-bit halves.
+INTEGR8_ARM_DSP_INLINE int32_t MultiplyAccumulateBottomTop(int32_t a, uint32_t b, int32_t acc) {
+  return acc + int32_t{static_cast<int16_t>(static_cast<uint32_t>(a) & 0xFFFFu)} *
+                   int32_t{static_cast<int16_t>(b >> 16)};
 }
 
 // SSUB8 sets GE in each byte lane where the signed difference a - b is >= 0; SEL takes the
@@ -454,6 +480,42 @@ INTEGR8_ARM_DSP_INLINE uint32_t TailOddLanes(const int8_t* row, int32_t remainin
   return remaining > 1 ? static_cast<uint32_t>(static_cast<uint16_t>(row[1])) : 0;
 }
 
+// The last `remaining` (1..3) taps of the 2x2 block, k = K - remaining: the taps' filter
+// bytes, sign-extended by LDRSB, meet the patches' 16-bit lanes through SMLABB / SMLABT
+// (x[k] and x[k+1] are the bottom lanes of the group's even and odd words, x[k+2] the top
+// lane of the even word), so no lane is assembled from bytes and zero lanes are skipped.
+INTEGR8_ARM_DSP_INLINE void MacTail(const int8_t* patches, const int8_t* row0, int32_t depth,
+                                    int32_t remaining, int32_t& sum00, int32_t& sum01,
+                                    int32_t& sum10, int32_t& sum11) {
+  const int8_t* const row1 = row0 + depth;
+  const uint32_t even0 = LoadFour(patches);
+  const uint32_t even1 = LoadFour(patches + 4);
+  int32_t weight0 = row0[0];
+  int32_t weight1 = row1[0];
+  sum00 = MultiplyAccumulateBottoms(weight0, even0, sum00);
+  sum10 = MultiplyAccumulateBottoms(weight0, even1, sum10);
+  sum01 = MultiplyAccumulateBottoms(weight1, even0, sum01);
+  sum11 = MultiplyAccumulateBottoms(weight1, even1, sum11);
+  if (remaining > 1) {
+    const uint32_t odd0 = LoadFour(patches + 8);
+    const uint32_t odd1 = LoadFour(patches + 12);
+    weight0 = row0[1];
+    weight1 = row1[1];
+    sum00 = MultiplyAccumulateBottoms(weight0, odd0, sum00);
+    sum10 = MultiplyAccumulateBottoms(weight0, odd1, sum10);
+    sum01 = MultiplyAccumulateBottoms(weight1, odd0, sum01);
+    sum11 = MultiplyAccumulateBottoms(weight1, odd1, sum11);
+  }
+  if (remaining > 2) {
+    weight0 = row0[2];
+    weight1 = row1[2];
+    sum00 = MultiplyAccumulateBottomTop(weight0, even0, sum00);
+    sum10 = MultiplyAccumulateBottomTop(weight0, even1, sum10);
+    sum01 = MultiplyAccumulateBottomTop(weight1, even0, sum01);
+    sum11 = MultiplyAccumulateBottomTop(weight1, even1, sum11);
+  }
+}
+
 // sum0 += patch 0 . row and sum1 += patch 1 . row over `groups` whole groups and then
 // `remaining` (0..3) taps, for a single filter row: the channel left over when a group has an
 // odd channel count, and the tail of the 2x2 block.
@@ -590,14 +652,21 @@ inline void ConvolvePatchesByTable(const int8_t* patches, const int8_t* filter,
     int32_t sum10 = sum00;
     int32_t sum01 = LoadWord(table + kChannelEntryBytes);
     int32_t sum11 = sum01;
-    for (int32_t group = groups / 2; group > 0; --group) {
+    // Four groups per iteration: the loop's decrement and branch are then 2 instructions per
+    // 64 MACs rather than per 32.
+    for (int32_t group = groups / 4; group > 0; --group) {
+      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
+      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
       MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
       MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
     }
-    if (groups % 2 != 0) MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
+    if ((groups & 2) != 0) {
+      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
+      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
+    }
+    if ((groups & 1) != 0) MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
     if (remaining != 0) {
-      MacColumn(group_patches, taps, 0, remaining, sum00, sum10);
-      MacColumn(group_patches, taps + depth, 0, remaining, sum01, sum11);
+      MacTail(group_patches, taps, depth, remaining, sum00, sum01, sum10, sum11);
     }
     RequantizeByEntry(sum00, sum10, table, output0 + out_c, output1 + out_c);
     RequantizeByEntry(sum01, sum11, table + kChannelEntryBytes, output0 + out_c + 1,
@@ -663,46 +732,16 @@ inline PatchGeometry MakePatchGeometry(const Conv2dParams& params) {
   return geometry;
 }
 
-// One patch of the pair (patches points at its first word: the pair's base, + 4 for the
-// second): the im2col patch of one output position for one group, in the filter's [y][x][c]
-// order, K = filter_height * filter_width * group_channels values; padded taps read the input
-// zero point (the raw value of real zero, as in the portable kernel). Channel counts that are
-// a multiple of four expand straight from the input; others gather the int8 patch into
-// `staging` first (whole groups, zero-padded), then expand it. A filter row whose taps are
-// all inside the input and adjacent in memory (one group, no horizontal dilation) is one run
-// of filter_width * input_channels bytes, taken in one loop rather than tap by tap.
-// Forced inline into Conv2d's position loop, where `g` is a local whose address does not
-// escape, so its fields stay in registers or the frame across the position loop.
-INTEGR8_ARM_DSP_INLINE void ExpandPatch(const PatchGeometry& g, int32_t out_y, int32_t out_x,
-                                        int8_t* patches, int8_t* staging) {
-  const int32_t in_y_origin = out_y * g.stride_height - g.padding_height;
-  const int32_t in_x_origin = out_x * g.stride_width - g.padding_width;
-  int8_t* gathered = staging;
-  // The last group's bytes past K are zero: the word is cleared before the gather overwrites
-  // its first bytes (one store, where a byte loop would become a memset call).
-  if (!g.whole_words) StoreWord(staging + 4 * static_cast<ptrdiff_t>(g.tap_groups - 1), 0);
-  const bool runs =
-      g.runs_possible && in_x_origin >= 0 && in_x_origin <= g.input_width - g.filter_width;
+// ExpandPatch tap by tap, for windows that reach into the horizontal padding, grouped
+// convolutions and horizontal dilation: whole-word channel counts into `patches`, others
+// into `gathered` (the staging bytes).
+INTEGR8_ARM_DSP_INLINE void ExpandPatchByTaps(const PatchGeometry& g, int32_t in_y_origin,
+                                              int32_t in_x_origin, int8_t* patches,
+                                              int8_t* gathered) {
   for (int32_t filter_y = 0; filter_y < g.filter_height; ++filter_y) {
     const int32_t in_y = in_y_origin + g.dilation_height * filter_y;
     const bool row_inside = in_y >= 0 && in_y < g.input_height;
-    // Validation bounded the input's element count by INT32_MAX, so the pixel offsets are
-    // exact; they are formed in ptrdiff_t. Not dereferenced unless the tap is inside.
     const int8_t* const row = row_inside ? g.input + in_y * g.row_bytes : g.input;
-    if (row_inside && runs) {
-      const int8_t* const run = row + static_cast<ptrdiff_t>(in_x_origin) * g.pixel_bytes;
-      if (g.whole_words) {
-        for (int32_t c = 0; c < g.run_bytes; c += 4, patches += kPatchGroupBytes) {
-          const uint32_t word = LoadFour(run + c);
-          StoreWord(patches, SignExtendEvenBytes(word));
-          StoreWord(patches + 8, SignExtendOddBytes(word));
-        }
-      } else {
-        for (int32_t c = 0; c < g.run_bytes; ++c) gathered[c] = run[c];
-        gathered += g.run_bytes;
-      }
-      continue;
-    }
     for (int32_t filter_x = 0; filter_x < g.filter_width; ++filter_x) {
       const int32_t in_x = in_x_origin + g.dilation_width * filter_x;
       const bool inside = row_inside && in_x >= 0 && in_x < g.input_width;
@@ -726,6 +765,64 @@ INTEGR8_ARM_DSP_INLINE void ExpandPatch(const PatchGeometry& g, int32_t out_y, i
         gathered += g.group_channels;
       }
     }
+  }
+}
+
+// One patch of the pair (patches points at its first word: the pair's base, + 4 for the
+// second): the im2col patch of one output position for one group, in the filter's [y][x][c]
+// order, K = filter_height * filter_width * group_channels values; padded taps read the input
+// zero point (the raw value of real zero, as in the portable kernel). Channel counts that are
+// a multiple of four expand straight from the input; others gather the int8 patch into
+// `staging` first (whole groups, zero-padded), then expand it. When the window lies
+// horizontally inside the input and a row's taps are adjacent in memory (one group, no
+// horizontal dilation), each filter row is one run of filter_width * input_channels bytes or
+// wholly padding, taken in one loop with no test per tap; other windows go tap by tap.
+// Forced inline into Conv2d's position loop, where `g` is a local whose address does not
+// escape, so its fields stay in registers or the frame across the position loop.
+INTEGR8_ARM_DSP_INLINE void ExpandPatch(const PatchGeometry& g, int32_t out_y, int32_t out_x,
+                                        int8_t* patches, int8_t* staging) {
+  const int32_t in_y_origin = out_y * g.stride_height - g.padding_height;
+  const int32_t in_x_origin = out_x * g.stride_width - g.padding_width;
+  int8_t* gathered = staging;
+  // The last group's bytes past K are zero: the word is cleared before the gather overwrites
+  // its first bytes (one store, where a byte loop would become a memset call).
+  if (!g.whole_words) StoreWord(staging + 4 * static_cast<ptrdiff_t>(g.tap_groups - 1), 0);
+  // Validation bounded the input's element count by INT32_MAX, so the pixel offsets are
+  // exact; they are formed in ptrdiff_t. Rows and taps are not dereferenced unless inside.
+  if (g.runs_possible && in_x_origin >= 0 && in_x_origin <= g.input_width - g.filter_width) {
+    // Every row is one run (inside the input) or all padding: the loops below test nothing
+    // per tap. Rows are the filter's, dilation_height apart.
+    const int8_t* const runs = g.input + static_cast<ptrdiff_t>(in_x_origin) * g.pixel_bytes;
+    const ptrdiff_t groups_per_row = g.run_bytes / 4;
+    for (int32_t filter_y = 0; filter_y < g.filter_height; ++filter_y) {
+      const int32_t in_y = in_y_origin + g.dilation_height * filter_y;
+      const bool row_inside = in_y >= 0 && in_y < g.input_height;
+      const int8_t* const run = row_inside ? runs + in_y * g.row_bytes : runs;
+      if (g.whole_words) {
+        int8_t* const end = patches + kPatchGroupBytes * groups_per_row;
+        if (row_inside) {
+          for (const int8_t* source = run; patches != end;
+               patches += kPatchGroupBytes, source += 4) {
+            const uint32_t word = LoadFour(source);
+            StoreWord(patches, SignExtendEvenBytes(word));
+            StoreWord(patches + 8, SignExtendOddBytes(word));
+          }
+        } else {
+          for (; patches != end; patches += kPatchGroupBytes) {
+            StoreWord(patches, g.padding);
+            StoreWord(patches + 8, g.padding);
+          }
+        }
+      } else if (row_inside) {
+        for (int32_t c = 0; c < g.run_bytes; ++c) gathered[c] = run[c];
+        gathered += g.run_bytes;
+      } else {
+        for (int32_t c = 0; c < g.run_bytes; ++c) gathered[c] = g.zero_point;
+        gathered += g.run_bytes;
+      }
+    }
+  } else {
+    ExpandPatchByTaps(g, in_y_origin, in_x_origin, patches, gathered);
   }
   if (g.whole_words) return;
   for (int32_t group = 0; group < g.tap_groups; ++group, patches += kPatchGroupBytes) {
@@ -865,6 +962,28 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
   return Status::kOk;
 }
 
+namespace internal {
+
+// Channels [0, bytes) (a multiple of four) of a 2x2 max pool window whose top-left tap is at
+// `window`, taps `channels` apart along a row and `row_stride` apart down a column, into
+// `output`; clamped to [lower, upper] byte-wise when kClamp. A separate loop with pointer
+// steps, so that its values fit the register file.
+template <bool kClamp>
+INTEGR8_ARM_DSP_INLINE void MaxPool2x2Words(const int8_t* window, ptrdiff_t row_stride,
+                                            int32_t channels, int32_t bytes, int8_t* output,
+                                            uint32_t lower, uint32_t upper) {
+  const int8_t* const end = window + bytes;
+  for (const int8_t* top = window; top != end; top += 4, output += 4) {
+    const int8_t* const bottom = top + row_stride;
+    uint32_t max_value = MaxBytes(MaxBytes(LoadFour(top), LoadFour(top + channels)),
+                                  MaxBytes(LoadFour(bottom), LoadFour(bottom + channels)));
+    if constexpr (kClamp) max_value = MinBytes(MaxBytes(max_value, lower), upper);
+    StoreWord(output, max_value);
+  }
+}
+
+}  // namespace internal
+
 // MaxPool2d: the portable kernel's contract (integr8/kernels/pool.h: arguments, Status codes,
 // output bytes), four channels per step. NHWC keeps a tap's channels contiguous, so a 32-bit
 // load brings four of them and MaxBytes (SSUB8, SEL) keeps the larger byte of each lane: two
@@ -916,17 +1035,13 @@ Status MaxPool2d(const Pool2dParams& params, const Activation* input, Activation
         int32_t channel = 0;
         if (rows == 2 && columns == 2) {
           // The common 2x2 window (PyTorch's MaxPool2d(2)) without the loops over taps.
-          for (; channel + 4 <= channels; channel += 4) {
-            const Activation* const top = window + channel;
-            const Activation* const bottom = top + row_stride;
-            uint32_t max_value = internal::MaxBytes(
-                internal::MaxBytes(internal::LoadFour(top), internal::LoadFour(top + channels)),
-                internal::MaxBytes(internal::LoadFour(bottom),
-                                   internal::LoadFour(bottom + channels)));
-            if (clamp) {
-              max_value = internal::MinBytes(internal::MaxBytes(max_value, lower), upper);
-            }
-            internal::StoreWord(out + channel, max_value);
+          channel = channels - channels % 4;
+          if (clamp) {
+            internal::MaxPool2x2Words<true>(window, row_stride, channels, channel, out, lower,
+                                            upper);
+          } else {
+            internal::MaxPool2x2Words<false>(window, row_stride, channels, channel, out, lower,
+                                             upper);
           }
         }
         for (; channel + 4 <= channels; channel += 4) {
