@@ -645,7 +645,8 @@ inline void ConvolvePatchesByTable(const int8_t* patches, const int8_t* filter,
   const int32_t groups = depth / 4;
   const int32_t remaining = depth % 4;
   int32_t out_c = 0;
-  for (; out_c + 2 <= channels; out_c += 2, table += 2 * kChannelEntryBytes) {
+  constexpr ptrdiff_t kPairEntryBytes = 2 * static_cast<ptrdiff_t>(kChannelEntryBytes);
+  for (; out_c + 2 <= channels; out_c += 2, table += kPairEntryBytes) {
     const int8_t* group_patches = patches;
     const int8_t* taps = filter + static_cast<ptrdiff_t>(out_c) * depth;
     int32_t sum00 = LoadWord(table);
@@ -941,7 +942,7 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
         for (int32_t patch = 0; patch < 2; ++patch) {
           const int32_t at = patch == 0 ? position : second;
           internal::ExpandPatch(geometry, at / output_width, at % output_width,
-                                patches + 4 * patch, staging);
+                                patches + 4 * static_cast<ptrdiff_t>(patch), staging);
         }
         int8_t* const output0 =
             group_output + static_cast<ptrdiff_t>(position) * params.output_channels;
