@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "integr8/fixedpoint.h"
@@ -43,6 +44,12 @@ struct ArmDspBackend {
                                     scratch.size());
   }
 };
+
+// The portable signatures, so that select.h can offer either under one name.
+static_assert(std::is_same_v<decltype(&backend::arm_dsp::MaxPool2d<int8_t>),
+                             decltype(&integr8::MaxPool2d<int8_t>)>);
+static_assert(std::is_same_v<decltype(&backend::arm_dsp::Linear<int8_t, int8_t, int32_t>),
+                             decltype(&integr8::Linear<int8_t, int8_t, int32_t>)>);
 
 INSTANTIATE_TYPED_TEST_SUITE_P(ArmDsp, BackendLinearTest, ArmDspBackend, BackendName);
 INSTANTIATE_TYPED_TEST_SUITE_P(ArmDsp, BackendConv2dTest, ArmDspBackend, BackendName);
