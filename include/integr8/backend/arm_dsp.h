@@ -644,11 +644,14 @@ inline void ConvolvePatchesByTable(const int8_t* patches, const int8_t* filter,
                                    int8_t* output0, int8_t* output1) {
   const int32_t groups = depth / 4;
   const int32_t remaining = depth % 4;
-  int32_t out_c = 0;
+  // Pointer steps rather than indices from out_c, which -Os would otherwise recompute.
   constexpr ptrdiff_t kPairEntryBytes = 2 * static_cast<ptrdiff_t>(kChannelEntryBytes);
-  for (; out_c + 2 <= channels; out_c += 2, table += kPairEntryBytes) {
+  const int8_t* const pairs_end = table + kPairEntryBytes * (channels / 2);
+  const ptrdiff_t pair_taps = 2 * static_cast<ptrdiff_t>(depth);
+  for (; table != pairs_end;
+       table += kPairEntryBytes, filter += pair_taps, output0 += 2, output1 += 2) {
     const int8_t* group_patches = patches;
-    const int8_t* taps = filter + static_cast<ptrdiff_t>(out_c) * depth;
+    const int8_t* taps = filter;
     int32_t sum00 = LoadWord(table);
     int32_t sum10 = sum00;
     int32_t sum01 = LoadWord(table + kChannelEntryBytes);
@@ -669,16 +672,14 @@ inline void ConvolvePatchesByTable(const int8_t* patches, const int8_t* filter,
     if (remaining != 0) {
       MacTail(group_patches, taps, depth, remaining, sum00, sum01, sum10, sum11);
     }
-    RequantizeByEntry(sum00, sum10, table, output0 + out_c, output1 + out_c);
-    RequantizeByEntry(sum01, sum11, table + kChannelEntryBytes, output0 + out_c + 1,
-                      output1 + out_c + 1);
+    RequantizeByEntry(sum00, sum10, table, output0, output1);
+    RequantizeByEntry(sum01, sum11, table + kChannelEntryBytes, output0 + 1, output1 + 1);
   }
-  if (out_c < channels) {
+  if (channels % 2 != 0) {
     int32_t sum0 = LoadWord(table);
     int32_t sum1 = sum0;
-    MacColumn(patches, filter + static_cast<ptrdiff_t>(out_c) * depth, groups, remaining, sum0,
-              sum1);
-    RequantizeByEntry(sum0, sum1, table, output0 + out_c, output1 + out_c);
+    MacColumn(patches, filter, groups, remaining, sum0, sum1);
+    RequantizeByEntry(sum0, sum1, table, output0, output1);
   }
 }
 
