@@ -94,7 +94,8 @@ inline const Backend kBackends[] = {
      INTEGR8_FUZZ_OP(backend::x86::DepthwiseConv2d)},
 #endif
 #if defined(INTEGR8_FUZZ_HAVE_ARM_DSP)
-    {"arm_dsp", INTEGR8_FUZZ_OP(backend::arm_dsp::Linear), &ArmDspConv2d},
+    {"arm_dsp", INTEGR8_FUZZ_OP(backend::arm_dsp::Linear), &ArmDspConv2d, nullptr,
+     INTEGR8_FUZZ_OP1(backend::arm_dsp::MaxPool2d)},
 #endif
 };
 

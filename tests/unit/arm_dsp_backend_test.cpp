@@ -6,17 +6,21 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "integr8/fixedpoint.h"
 #include "integr8/kernels/conv2d.h"
 #include "integr8/kernels/linear.h"
+#include "integr8/kernels/pool.h"
 #include "integr8/types.h"
 #include "unit/backend_conformance.h"
+#include "unit/test_random.h"
 
 namespace integr8::conformance {
 namespace {
@@ -41,6 +45,12 @@ struct ArmDspBackend {
   }
 };
 
+// The portable signatures, so that select.h can offer either under one name.
+static_assert(std::is_same_v<decltype(&backend::arm_dsp::MaxPool2d<int8_t>),
+                             decltype(&integr8::MaxPool2d<int8_t>)>);
+static_assert(std::is_same_v<decltype(&backend::arm_dsp::Linear<int8_t, int8_t, int32_t>),
+                             decltype(&integr8::Linear<int8_t, int8_t, int32_t>)>);
+
 INSTANTIATE_TYPED_TEST_SUITE_P(ArmDsp, BackendLinearTest, ArmDspBackend, BackendName);
 INSTANTIATE_TYPED_TEST_SUITE_P(ArmDsp, BackendConv2dTest, ArmDspBackend, BackendName);
 
@@ -62,10 +72,11 @@ TEST(ArmDspInstructionsTest, DualMultiplyAccumulate) {
 TEST(ArmDspConv2dTest, RefusesShortScratch) {
   Conv2dCall call;
   const size_t needed = backend::arm_dsp::Conv2dScratchBytes(call.params);
-  // 3 alignment bytes, 16 bytes per group of four taps (two int16 patches), and the int8
-  // patch (whole groups), since the group's 2 channels are not a multiple of four.
+  // 3 alignment bytes, 16 bytes per group of four taps (two int16 patches), the int8 patch
+  // (whole groups), since the group's 2 channels are not a multiple of four, and 16 bytes
+  // per output channel for the requantization table.
   constexpr size_t kGroups = (Conv2dCall::kProducts + 3) / 4;
-  ASSERT_EQ(needed, 3 + 16 * kGroups + 4 * kGroups);
+  ASSERT_EQ(needed, 3 + 16 * kGroups + 4 * kGroups + 16 * 6);
   std::vector<int8_t> scratch(needed - 1);
   const std::vector<int8_t> before = call.buffer;
   EXPECT_EQ(backend::arm_dsp::Conv2d(call.params, call.input, call.filter.data(),
@@ -229,6 +240,153 @@ TEST(ArmDspConv2dTest, HighWordPathMatchesPortable) {
               Status::kOk);
     ASSERT_EQ(linear_actual, linear_expected) << "trial " << trial;
   }
+}
+
+// SMLABB / SMLABT read signed 16-bit halves: bottom 0xFF80 is -128, top 0x8001 is -32767.
+TEST(ArmDspInstructionsTest, MultiplyAccumulateHalves) {
+  using backend::arm_dsp::internal::MultiplyAccumulateBottoms;
+  using backend::arm_dsp::internal::MultiplyAccumulateBottomTop;
+  EXPECT_EQ(MultiplyAccumulateBottoms(-127, 0x8001FF80u, 10), 10 + 127 * 128);
+  EXPECT_EQ(MultiplyAccumulateBottoms(0x7FFF0005, 0x0000FFFFu, 0), -5);  // a's top ignored
+  EXPECT_EQ(MultiplyAccumulateBottomTop(-127, 0x8001FF80u, 10), 10 + 127 * 32767);
+  EXPECT_EQ(MultiplyAccumulateBottomTop(3, 0x0002FFFFu, -1), 5);
+}
+
+// SSUB8/SEL on the lanes' extremes: the signed difference of -128 and 127 does not wrap.
+TEST(ArmDspInstructionsTest, MaxAndMinBytes) {
+  // Lanes (low to high) a = (-128, 127, -1, 5), b = (127, -128, 0, 5).
+  EXPECT_EQ(backend::arm_dsp::internal::MaxBytes(0x05FF7F80u, 0x0500807Fu), 0x05007F7Fu);
+  EXPECT_EQ(backend::arm_dsp::internal::MinBytes(0x05FF7F80u, 0x0500807Fu), 0x05FF8080u);
+}
+
+// A random max pool: shape, strides, padding, ceil_mode, activation range, and the input at
+// every alignment. Channel counts run past 8 so that whole words, tails and both occur.
+struct MaxPoolCase {
+  Pool2dParams params;
+  std::vector<int8_t> input_buffer;  // input at an offset of 0..3 bytes
+  size_t input_offset = 0;
+  size_t output_count = 0;
+
+  explicit MaxPoolCase(test_support::Random& random) {
+    params.batches = random.Uniform(1, 3);
+    params.channels = random.Uniform(1, 13);
+    params.filter_height = random.Uniform(1, 4);
+    params.filter_width = random.Uniform(1, 4);
+    params.padding_height = random.Uniform(0, params.filter_height / 2);
+    params.padding_width = random.Uniform(0, params.filter_width / 2);
+    // Inputs down to the smallest the padded filter accepts.
+    params.input_height =
+        random.Uniform(std::max(1, params.filter_height - 2 * params.padding_height), 9);
+    params.input_width =
+        random.Uniform(std::max(1, params.filter_width - 2 * params.padding_width), 9);
+    params.stride_height = random.Uniform(1, 3);
+    params.stride_width = random.Uniform(1, 3);
+    params.ceil_mode = random.Percent(30);
+    params.input_zero_point = random.Uniform(-128, 127);
+    if (random.Percent(50)) {
+      params.activation_min = random.Uniform(-128, 127);
+      params.activation_max = random.Uniform(params.activation_min, 127);
+    }
+    const size_t inputs = static_cast<size_t>(params.batches) *
+                          static_cast<size_t>(params.input_height) *
+                          static_cast<size_t>(params.input_width) *
+                          static_cast<size_t>(params.channels);
+    input_offset = static_cast<size_t>(random.Uniform(0, 3));
+    input_buffer = random.Int8s(input_offset + inputs, -128, 127);
+    if (random.Percent(20)) {  // only the extremes and their neighbours: ties everywhere
+      for (int8_t& value : input_buffer) {
+        const int32_t pick = random.Uniform(0, 3);
+        value = static_cast<int8_t>(pick == 0 ? -128 : pick == 1 ? 127 : pick == 2 ? -1 : 0);
+      }
+    }
+  }
+  const int8_t* input() const { return input_buffer.data() + input_offset; }
+};
+
+TEST(ArmDspMaxPool2dTest, MatchesPortableOnRandomShapes) {
+  test_support::Random random(20261124);
+  int32_t valid = 0;
+  int32_t whole_words = 0;
+  int32_t tails = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    const MaxPoolCase call(random);
+    const Status expected_status = ValidatePool2dParams(call.params);
+    if (expected_status != Status::kOk) continue;  // a ceil_mode or padding corner; see below
+    ++valid;
+    whole_words += call.params.channels >= 4 ? 1 : 0;
+    tails += call.params.channels % 4 != 0 ? 1 : 0;
+    const size_t outputs = static_cast<size_t>(call.params.batches) *
+                           static_cast<size_t>(OutputHeight(call.params)) *
+                           static_cast<size_t>(OutputWidth(call.params)) *
+                           static_cast<size_t>(call.params.channels);
+    // One byte of slack past the output, which neither kernel may write.
+    std::vector<int8_t> expected(outputs + 1, 0x5A);
+    std::vector<int8_t> actual(outputs + 1, 0x5A);
+    ASSERT_EQ(integr8::MaxPool2d(call.params, call.input(), expected.data()), Status::kOk);
+    ASSERT_EQ(backend::arm_dsp::MaxPool2d(call.params, call.input(), actual.data()), Status::kOk);
+    ASSERT_EQ(actual, expected) << "trial " << trial << " channels " << call.params.channels;
+  }
+  EXPECT_GT(valid, 1500);
+  EXPECT_GT(whole_words, 500);
+  EXPECT_GT(tails, 500);
+}
+
+// Invalid arguments: the portable kernel's Status, and nothing written.
+TEST(ArmDspMaxPool2dTest, RefusesBadInputsLikePortable) {
+  test_support::Random random(5);
+  Pool2dParams good;
+  good.batches = 2;
+  good.input_height = 5;
+  good.input_width = 6;
+  good.channels = 6;
+  good.filter_height = 2;
+  good.filter_width = 3;
+  good.stride_height = 2;
+  good.stride_width = 1;
+  good.padding_height = 1;
+  good.padding_width = 1;
+  const std::vector<Pool2dParams> bad = [&good] {
+    std::vector<Pool2dParams> cases(14, good);
+    cases[0].batches = 0;
+    cases[1].channels = -1;
+    cases[2].filter_width = 0;
+    cases[3].stride_height = 0;
+    cases[4].padding_width = -1;
+    cases[5].padding_height = 2;  // more than filter / 2
+    cases[6].filter_height = 8;   // larger than the padded input
+    cases[6].padding_height = 0;
+    cases[7].input_zero_point = 128;
+    cases[8].activation_min = 10;
+    cases[8].activation_max = 9;
+    cases[9].activation_max = 128;
+    cases[10].activation_min = -129;
+    cases[11].input_height = std::numeric_limits<int32_t>::max();  // element count overflow
+    cases[12].stride_width = -3;
+    cases[13].input_width = 0;
+    return cases;
+  }();
+  const size_t inputs = 2 * 5 * 6 * 6;
+  std::vector<int8_t> buffer = random.Int8s(2 * inputs, -128, 127);
+  const std::vector<int8_t> before = buffer;
+  int8_t* const input = buffer.data();
+  int8_t* const output = buffer.data() + inputs;  // disjoint from the input
+  for (size_t i = 0; i < bad.size(); ++i) {
+    const Status expected = integr8::MaxPool2d(bad[i], input, output);
+    ASSERT_NE(expected, Status::kOk) << "case " << i;
+    EXPECT_EQ(backend::arm_dsp::MaxPool2d(bad[i], input, output), expected) << "case " << i;
+    EXPECT_TRUE(buffer == before) << "case " << i;
+  }
+  // Null pointers and an output that overlaps the input, with valid params.
+  EXPECT_EQ(backend::arm_dsp::MaxPool2d(good, static_cast<const int8_t*>(nullptr), output),
+            Status::kNullPointer);
+  EXPECT_EQ(backend::arm_dsp::MaxPool2d(good, input, static_cast<int8_t*>(nullptr)),
+            Status::kNullPointer);
+  EXPECT_EQ(integr8::MaxPool2d(good, input, input + 7), Status::kAliasing);
+  EXPECT_EQ(backend::arm_dsp::MaxPool2d(good, input, input + 7), Status::kAliasing);
+  EXPECT_TRUE(buffer == before);
+  // And the valid call writes.
+  ASSERT_EQ(backend::arm_dsp::MaxPool2d(good, input, output), Status::kOk);
+  EXPECT_FALSE(buffer == before);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "integr8/kernels/conv2d.h"
 #include "integr8/kernels/depthwise.h"
 #include "integr8/kernels/linear.h"
+#include "integr8/kernels/pool.h"
 #include "integr8/types.h"
 #include "unit/backend_conformance.h"
 
@@ -73,6 +74,11 @@ TEST(X86BackendSelectTest, SelectedIsTheX86Backend) {
   EXPECT_EQ(selected_linear, x86_linear);
   EXPECT_EQ(selected_conv, x86_conv);
   EXPECT_EQ(selected_depthwise, x86_depthwise);
+  // The x86 backend has no max pool: both names give the portable one.
+  using PoolFunction = Status (*)(const Pool2dParams&, const int8_t*, int8_t*);
+  const PoolFunction portable_max_pool = &integr8::MaxPool2d<int8_t>;
+  EXPECT_EQ(PoolFunction{&backend::allocation_free::MaxPool2d<int8_t>}, portable_max_pool);
+  EXPECT_EQ(PoolFunction{&backend::selected::MaxPool2d<int8_t>}, portable_max_pool);
 }
 
 // The accumulator magnitude the random requantization aims at: K products of typical size,

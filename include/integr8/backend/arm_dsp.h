@@ -1,21 +1,22 @@
 // Arm DSP backend: Linear and Conv2d on the Cortex-M4/M7 dual 16-bit multiply-accumulate
-// (SMLAD), bit-exact with the portable kernels.
+// (SMLAD), and MaxPool2d on the byte-wise SIMD compare (SSUB8, SEL), bit-exact with the
+// portable kernels.
 //
 // Selected by integr8/backend/select.h when the target has the DSP extension
 // (__ARM_FEATURE_DSP, e.g. -mcpu=cortex-m4 or cortex-m7). The same code compiles everywhere:
 // without the extension the instructions it uses (SXTB16, SXTB16 with ROR #8, SMLAD, SMMLA,
-// SSAT) are spelled as plain integer C++ with their exact architectural results, which is how
-// the host test suite checks the blocking, the tails, the byte order and the requantization
-// of this backend against the portable kernels; the target build then differs only in those
-// functions and in Conv2d's MAC step (one asm statement, the same instruction sequence as its
-// C++ twin), which the QEMU firmware tests cover.
+// SSAT, SSUB8 with SEL) are spelled as plain integer C++ with their exact architectural
+// results, which is how the host test suite checks the blocking, the tails, the byte order
+// and the requantization of this backend against the portable kernels; the target build then
+// differs only in those functions and in Conv2d's MAC step (one asm statement, the same
+// instruction sequence as its C++ twin), which the QEMU firmware tests cover.
 //
 // Contract: the portable kernels' arguments, Status codes and output bytes. The same
 // Validate* function runs first through INTEGR8_CHECK, so on error nothing is written.
 // Conv2d additionally takes caller scratch of Conv2dScratchBytes(params) bytes (the im2col
-// patches of two output positions, expanded to 16 bits; CMSIS-NN's convention of caller-owned
-// scratch with a size query) and returns kArenaTooSmall if it is missing or short. The
-// scratch needs no alignment.
+// patches of two output positions, expanded to 16 bits, and a per-channel requantization
+// table; CMSIS-NN's convention of caller-owned scratch with a size query) and returns
+// kArenaTooSmall if it is missing or short. The scratch needs no alignment.
 //
 // How the MACs are formed: a 32-bit load brings four int8 values b0..b3; SXTB16 sign-extends
 // the even bytes into two 16-bit lanes (b0, b2), and SXTB16 of the word rotated by 8 the odd
@@ -46,6 +47,7 @@
 #include "integr8/fixedpoint.h"
 #include "integr8/kernels/conv2d.h"
 #include "integr8/kernels/linear.h"
+#include "integr8/kernels/pool.h"
 #include "integr8/types.h"
 
 // The inner loops' helpers are forced inline: at -Os GCC would otherwise call them, with the
@@ -101,6 +103,36 @@ INTEGR8_ARM_DSP_INLINE int32_t SaturateInt8(int32_t value) {
   return result;
 }
 
+// SMLABB: acc + a.bottom * b.bottom over signed 16-bit halves.
+INTEGR8_ARM_DSP_INLINE int32_t MultiplyAccumulateBottoms(int32_t a, uint32_t b, int32_t acc) {
+  int32_t result;
+  __asm__("smlabb %0, %1, %2, %3" : "=r"(result) : "r"(a), "r"(b), "r"(acc));
+  return result;
+}
+
+// SMLABT: acc + a.bottom * b.top over signed 16-bit halves.
+INTEGR8_ARM_DSP_INLINE int32_t MultiplyAccumulateBottomTop(int32_t a, uint32_t b, int32_t acc) {
+  int32_t result;
+  __asm__("smlabt %0, %1, %2, %3" : "=r"(result) : "r"(a), "r"(b), "r"(acc));
+  return result;
+}
+
+// SSUB8 then SEL: each byte lane of the result is the larger of a's and b's as int8.
+// SSUB8 sets the APSR.GE bit of each lane where a - b >= 0 and SEL takes a's byte there; one
+// asm statement, so that nothing else can set the GE bits in between.
+INTEGR8_ARM_DSP_INLINE uint32_t MaxBytes(uint32_t a, uint32_t b) {
+  uint32_t result;
+  __asm__("ssub8 %0, %1, %2\n\tsel %0, %1, %2" : "=&r"(result) : "r"(a), "r"(b) : "cc");
+  return result;
+}
+
+// SSUB8 then SEL with the operands of SEL swapped: the smaller byte of each lane.
+INTEGR8_ARM_DSP_INLINE uint32_t MinBytes(uint32_t a, uint32_t b) {
+  uint32_t result;
+  __asm__("ssub8 %0, %1, %2\n\tsel %0, %2, %1" : "=&r"(result) : "r"(a), "r"(b) : "cc");
+  return result;
+}
+
 #else
 
 INTEGR8_ARM_DSP_INLINE uint32_t RotateRight8(uint32_t word) { return (word >> 8) | (word << 24); }
@@ -136,6 +168,43 @@ INTEGR8_ARM_DSP_INLINE int32_t MultiplyAccumulateHigh(int32_t a, int32_t b, int3
 // SSAT #8.
 INTEGR8_ARM_DSP_INLINE int32_t SaturateInt8(int32_t value) {
   return value < -128 ? -128 : (value > 127 ? 127 : value);
+}
+
+// SMLABB: acc + a.bottom * b.bottom over signed 16-bit halves.
+INTEGR8_ARM_DSP_INLINE int32_t MultiplyAccumulateBottoms(int32_t a, uint32_t b, int32_t acc) {
+  return acc + int32_t{static_cast<int16_t>(static_cast<uint32_t>(a) & 0xFFFFu)} *
+                   int32_t{static_cast<int16_t>(b & 0xFFFFu)};
+}
+
+// SMLABT: acc + a.bottom * b.top over signed 16-bit halves.
+INTEGR8_ARM_DSP_INLINE int32_t MultiplyAccumulateBottomTop(int32_t a, uint32_t b, int32_t acc) {
+  return acc + int32_t{static_cast<int16_t>(static_cast<uint32_t>(a) & 0xFFFFu)} *
+                   int32_t{static_cast<int16_t>(b >> 16)};
+}
+
+// SSUB8 sets GE in each byte lane where the signed difference a - b is >= 0; SEL takes the
+// first operand's byte where GE is set and the second's elsewhere.
+INTEGR8_ARM_DSP_INLINE uint32_t SelectBytesWhereGreaterOrEqual(uint32_t a, uint32_t b,
+                                                               uint32_t if_set,
+                                                               uint32_t if_clear) {
+  uint32_t result = 0;
+  for (uint32_t lane = 0; lane < 32; lane += 8) {
+    const int32_t a_lane = static_cast<int8_t>((a >> lane) & 0xFFu);
+    const int32_t b_lane = static_cast<int8_t>((b >> lane) & 0xFFu);
+    const uint32_t source = a_lane - b_lane >= 0 ? if_set : if_clear;
+    result |= source & (0xFFu << lane);
+  }
+  return result;
+}
+
+// SSUB8, SEL: the larger int8 of each byte lane.
+INTEGR8_ARM_DSP_INLINE uint32_t MaxBytes(uint32_t a, uint32_t b) {
+  return SelectBytesWhereGreaterOrEqual(a, b, a, b);
+}
+
+// SSUB8, SEL with swapped operands: the smaller int8 of each byte lane.
+INTEGR8_ARM_DSP_INLINE uint32_t MinBytes(uint32_t a, uint32_t b) {
+  return SelectBytesWhereGreaterOrEqual(a, b, b, a);
 }
 
 #endif  // __ARM_FEATURE_DSP
@@ -321,6 +390,11 @@ INTEGR8_ARM_DSP_INLINE void StoreWord(int8_t* destination, uint32_t word) {
   std::memcpy(destination, &word, sizeof word);
 }
 
+// All four byte lanes of a word hold one int8 value.
+INTEGR8_ARM_DSP_INLINE uint32_t BroadcastBytes(int32_t value) {
+  return static_cast<uint32_t>(static_cast<uint8_t>(static_cast<int8_t>(value))) * 0x01010101u;
+}
+
 // Both lanes of a word hold the 16-bit sign extension of one int8 value.
 INTEGR8_ARM_DSP_INLINE uint32_t BroadcastLanes(int32_t value) {
   const uint32_t lane = static_cast<uint16_t>(static_cast<int16_t>(value));
@@ -406,6 +480,42 @@ INTEGR8_ARM_DSP_INLINE uint32_t TailOddLanes(const int8_t* row, int32_t remainin
   return remaining > 1 ? static_cast<uint32_t>(static_cast<uint16_t>(row[1])) : 0;
 }
 
+// The last `remaining` (1..3) taps of the 2x2 block, k = K - remaining: the taps' filter
+// bytes, sign-extended by LDRSB, meet the patches' 16-bit lanes through SMLABB / SMLABT
+// (x[k] and x[k+1] are the bottom lanes of the group's even and odd words, x[k+2] the top
+// lane of the even word), so no lane is assembled from bytes and zero lanes are skipped.
+INTEGR8_ARM_DSP_INLINE void MacTail(const int8_t* patches, const int8_t* row0, int32_t depth,
+                                    int32_t remaining, int32_t& sum00, int32_t& sum01,
+                                    int32_t& sum10, int32_t& sum11) {
+  const int8_t* const row1 = row0 + depth;
+  const uint32_t even0 = LoadFour(patches);
+  const uint32_t even1 = LoadFour(patches + 4);
+  int32_t weight0 = row0[0];
+  int32_t weight1 = row1[0];
+  sum00 = MultiplyAccumulateBottoms(weight0, even0, sum00);
+  sum10 = MultiplyAccumulateBottoms(weight0, even1, sum10);
+  sum01 = MultiplyAccumulateBottoms(weight1, even0, sum01);
+  sum11 = MultiplyAccumulateBottoms(weight1, even1, sum11);
+  if (remaining > 1) {
+    const uint32_t odd0 = LoadFour(patches + 8);
+    const uint32_t odd1 = LoadFour(patches + 12);
+    weight0 = row0[1];
+    weight1 = row1[1];
+    sum00 = MultiplyAccumulateBottoms(weight0, odd0, sum00);
+    sum10 = MultiplyAccumulateBottoms(weight0, odd1, sum10);
+    sum01 = MultiplyAccumulateBottoms(weight1, odd0, sum01);
+    sum11 = MultiplyAccumulateBottoms(weight1, odd1, sum11);
+  }
+  if (remaining > 2) {
+    weight0 = row0[2];
+    weight1 = row1[2];
+    sum00 = MultiplyAccumulateBottomTop(weight0, even0, sum00);
+    sum10 = MultiplyAccumulateBottomTop(weight0, even1, sum10);
+    sum01 = MultiplyAccumulateBottomTop(weight1, even0, sum01);
+    sum11 = MultiplyAccumulateBottomTop(weight1, even1, sum11);
+  }
+}
+
 // sum0 += patch 0 . row and sum1 += patch 1 . row over `groups` whole groups and then
 // `remaining` (0..3) taps, for a single filter row: the channel left over when a group has an
 // odd channel count, and the tail of the 2x2 block.
@@ -434,12 +544,10 @@ INTEGR8_ARM_DSP_INLINE void MacColumn(const int8_t* patches, const int8_t* row,
 }
 
 // Output channels [0, channels) of the two patches in scratch (one group's filter rows,
-// biases and requantization), written to output0[c] and output1[c]. output1 may equal
-// output0 when both patches are the same position: the second write stores the same byte.
-// kHighWord: CanRequantizeByHighWord held for the call (a template parameter so that each
-// loop carries one requantization only).
-template <bool kHighWord>
-void ConvolvePatches(const int8_t* patches, const int8_t* filter, const int32_t* bias,
+// biases and requantization), written to output0[c] and output1[c], with the portable
+// Requantize (ConvolvePatchesByTable is the high-word twin). output1 may equal output0 when
+// both patches are the same position: the second write stores the same byte.
+inline void ConvolvePatches(const int8_t* patches, const int8_t* filter, const int32_t* bias,
                      int32_t channels, int32_t depth, const RequantizeParams& requantize,
                      int8_t* output0, int8_t* output1) {
   const int32_t groups = depth / 4;
@@ -468,10 +576,10 @@ void ConvolvePatches(const int8_t* patches, const int8_t* filter, const int32_t*
     const int32_t channel0 = out_c & channel_mask;
     const int32_t channel1 = (out_c + 1) & channel_mask;
     RequantizeChannel(sum00, sum10, requantize.multipliers[channel0],
-                      requantize.shifts[channel0], requantize, kHighWord, output0 + out_c,
+                      requantize.shifts[channel0], requantize, false, output0 + out_c,
                       output1 + out_c);
     RequantizeChannel(sum01, sum11, requantize.multipliers[channel1],
-                      requantize.shifts[channel1], requantize, kHighWord, output0 + out_c + 1,
+                      requantize.shifts[channel1], requantize, false, output0 + out_c + 1,
                       output1 + out_c + 1);
   }
   if (out_c < channels) {
@@ -481,7 +589,184 @@ void ConvolvePatches(const int8_t* patches, const int8_t* filter, const int32_t*
               sum1);
     const int32_t channel = out_c & channel_mask;
     RequantizeChannel(sum0, sum1, requantize.multipliers[channel], requantize.shifts[channel],
-                      requantize, kHighWord, output0 + out_c, output1 + out_c);
+                      requantize, false, output0 + out_c, output1 + out_c);
+  }
+}
+
+// --- Per-channel table for the high-word requantization ---------------------------------
+//
+// When CanRequantizeByHighWord holds, Conv2d first writes one entry per output channel to
+// scratch: the bias, the multiplier, the rounding term (2 z + 1) * 2^(s - 1) and s = n - 32,
+// four words (per-tensor parameters are repeated). The 2x2 block then reads its two channels'
+// entries from one advancing pointer instead of the bias array, the parameters struct and the
+// multiplier and shift arrays, and forms no rounding term: the MAC loop holds nearly every
+// register, so each of those was a reload from the stack.
+constexpr int32_t kChannelEntryBytes = 16;
+
+INTEGR8_ARM_DSP_INLINE int32_t LoadWord(const int8_t* source) {
+  int32_t word = 0;
+  std::memcpy(&word, source, sizeof word);
+  return word;
+}
+
+// The entries of output channels [0, channels) of `requantize` and `bias` at `table`.
+inline void WriteChannelTable(const RequantizeParams& requantize, const int32_t* bias,
+                              int32_t channels, int8_t* table) {
+  for (int32_t channel = 0; channel < channels; ++channel, table += kChannelEntryBytes) {
+    const int32_t index = requantize.per_channel ? channel : 0;
+    const int32_t high_shift = requantize.shifts[index] - 32;
+    // (2 z + 1) * 2^(s-1): |2 z + 1| <= 255 and s <= 22, so the product is exact in int32;
+    // formed as an unsigned shift, which has no undefined cases.
+    const auto rounding = static_cast<int32_t>(
+        static_cast<uint32_t>(2 * requantize.output_zero_point + 1) << (high_shift - 1));
+    const int32_t entry[4] = {bias[channel], requantize.multipliers[index], rounding, high_shift};
+    std::memcpy(table, entry, sizeof entry);
+  }
+}
+
+// acc0 and acc1 of the channel whose entry is at `entry`, by the high word, into *output0 and
+// then *output1.
+INTEGR8_ARM_DSP_INLINE void RequantizeByEntry(int32_t acc0, int32_t acc1, const int8_t* entry,
+                                              int8_t* output0, int8_t* output1) {
+  const int32_t multiplier = LoadWord(entry + 4);
+  const int32_t rounding = LoadWord(entry + 8);
+  const int32_t high_shift = LoadWord(entry + 12);
+  *output0 = static_cast<int8_t>(
+      SaturateInt8(MultiplyAccumulateHigh(acc0, multiplier, rounding) >> high_shift));
+  *output1 = static_cast<int8_t>(
+      SaturateInt8(MultiplyAccumulateHigh(acc1, multiplier, rounding) >> high_shift));
+}
+
+// ConvolvePatches for calls that take the high-word requantization, with the group's
+// channel entries at `table`.
+inline void ConvolvePatchesByTable(const int8_t* patches, const int8_t* filter,
+                                   const int8_t* table, int32_t channels, int32_t depth,
+                                   int8_t* output0, int8_t* output1) {
+  const int32_t groups = depth / 4;
+  const int32_t remaining = depth % 4;
+  // Pointer steps rather than indices from out_c, which -Os would otherwise recompute.
+  constexpr ptrdiff_t kPairEntryBytes = 2 * static_cast<ptrdiff_t>(kChannelEntryBytes);
+  const int8_t* const pairs_end = table + kPairEntryBytes * (channels / 2);
+  const ptrdiff_t pair_taps = 2 * static_cast<ptrdiff_t>(depth);
+  for (; table != pairs_end;
+       table += kPairEntryBytes, filter += pair_taps, output0 += 2, output1 += 2) {
+    const int8_t* group_patches = patches;
+    const int8_t* taps = filter;
+    int32_t sum00 = LoadWord(table);
+    int32_t sum10 = sum00;
+    int32_t sum01 = LoadWord(table + kChannelEntryBytes);
+    int32_t sum11 = sum01;
+    // Four groups per iteration: the loop's decrement and branch are then 2 instructions per
+    // 64 MACs rather than per 32.
+    for (int32_t group = groups / 4; group > 0; --group) {
+      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
+      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
+      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
+      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
+    }
+    if ((groups & 2) != 0) {
+      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
+      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
+    }
+    if ((groups & 1) != 0) MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
+    if (remaining != 0) {
+      MacTail(group_patches, taps, depth, remaining, sum00, sum01, sum10, sum11);
+    }
+    RequantizeByEntry(sum00, sum10, table, output0, output1);
+    RequantizeByEntry(sum01, sum11, table + kChannelEntryBytes, output0 + 1, output1 + 1);
+  }
+  if (channels % 2 != 0) {
+    int32_t sum0 = LoadWord(table);
+    int32_t sum1 = sum0;
+    MacColumn(patches, filter, groups, remaining, sum0, sum1);
+    RequantizeByEntry(sum0, sum1, table, output0, output1);
+  }
+}
+
+// What ExpandPatch needs of one group of one sample, computed once per call into a local:
+// its int8 stores could alias a Conv2dParams read through a reference, which would make the
+// compiler reload every field after each store, but not a local whose address never escapes.
+struct PatchGeometry {
+  const int8_t* input;  // the sample's first pixel, at the group's first channel
+  ptrdiff_t row_bytes;  // input_width * input_channels
+  int32_t pixel_bytes;  // input_channels
+  int32_t input_height;
+  int32_t input_width;
+  int32_t filter_height;
+  int32_t filter_width;
+  int32_t stride_height;
+  int32_t stride_width;
+  int32_t padding_height;
+  int32_t padding_width;
+  int32_t dilation_height;
+  int32_t dilation_width;
+  int32_t group_channels;
+  int32_t tap_groups;  // ceil(K / 4)
+  int32_t run_bytes;   // filter_width * group_channels, when runs_possible
+  bool whole_words;    // group_channels % 4 == 0
+  bool runs_possible;  // one group and no horizontal dilation: a row's taps are adjacent
+  int8_t zero_point;
+  uint32_t padding;    // BroadcastLanes(zero_point)
+};
+
+inline PatchGeometry MakePatchGeometry(const Conv2dParams& params) {
+  PatchGeometry geometry{};
+  geometry.pixel_bytes = params.input_channels;
+  geometry.row_bytes = static_cast<ptrdiff_t>(params.input_width) * params.input_channels;
+  geometry.input_height = params.input_height;
+  geometry.input_width = params.input_width;
+  geometry.filter_height = params.filter_height;
+  geometry.filter_width = params.filter_width;
+  geometry.stride_height = params.stride_height;
+  geometry.stride_width = params.stride_width;
+  geometry.padding_height = params.padding_height;
+  geometry.padding_width = params.padding_width;
+  geometry.dilation_height = params.dilation_height;
+  geometry.dilation_width = params.dilation_width;
+  geometry.group_channels = params.input_channels / params.groups;
+  geometry.tap_groups =
+      (params.filter_height * params.filter_width * geometry.group_channels + 3) / 4;
+  geometry.run_bytes = params.filter_width * geometry.group_channels;
+  geometry.whole_words = geometry.group_channels % 4 == 0;
+  geometry.runs_possible = params.groups == 1 && params.dilation_width == 1;
+  geometry.zero_point = static_cast<int8_t>(params.input_zero_point);
+  geometry.padding = BroadcastLanes(params.input_zero_point);
+  return geometry;
+}
+
+// ExpandPatch tap by tap, for windows that reach into the horizontal padding, grouped
+// convolutions and horizontal dilation: whole-word channel counts into `patches`, others
+// into `gathered` (the staging bytes).
+INTEGR8_ARM_DSP_INLINE void ExpandPatchByTaps(const PatchGeometry& g, int32_t in_y_origin,
+                                              int32_t in_x_origin, int8_t* patches,
+                                              int8_t* gathered) {
+  for (int32_t filter_y = 0; filter_y < g.filter_height; ++filter_y) {
+    const int32_t in_y = in_y_origin + g.dilation_height * filter_y;
+    const bool row_inside = in_y >= 0 && in_y < g.input_height;
+    const int8_t* const row = row_inside ? g.input + in_y * g.row_bytes : g.input;
+    for (int32_t filter_x = 0; filter_x < g.filter_width; ++filter_x) {
+      const int32_t in_x = in_x_origin + g.dilation_width * filter_x;
+      const bool inside = row_inside && in_x >= 0 && in_x < g.input_width;
+      const int8_t* const taps = row + static_cast<ptrdiff_t>(inside ? in_x : 0) * g.pixel_bytes;
+      if (g.whole_words) {
+        for (int32_t c = 0; c < g.group_channels; c += 4, patches += kPatchGroupBytes) {
+          if (inside) {
+            const uint32_t word = LoadFour(taps + c);
+            StoreWord(patches, SignExtendEvenBytes(word));
+            StoreWord(patches + 8, SignExtendOddBytes(word));
+          } else {
+            StoreWord(patches, g.padding);
+            StoreWord(patches + 8, g.padding);
+          }
+        }
+      } else if (inside) {
+        for (int32_t c = 0; c < g.group_channels; ++c) gathered[c] = taps[c];
+        gathered += g.group_channels;
+      } else {
+        for (int32_t c = 0; c < g.group_channels; ++c) gathered[c] = g.zero_point;
+        gathered += g.group_channels;
+      }
+    }
   }
 }
 
@@ -490,62 +775,59 @@ void ConvolvePatches(const int8_t* patches, const int8_t* filter, const int32_t*
 // order, K = filter_height * filter_width * group_channels values; padded taps read the input
 // zero point (the raw value of real zero, as in the portable kernel). Channel counts that are
 // a multiple of four expand straight from the input; others gather the int8 patch into
-// `staging` first (whole groups, zero-padded), then expand it.
-inline void ExpandPatch(const Conv2dParams& params, const int8_t* input, int32_t batch,
-                        int32_t out_y, int32_t out_x, int32_t in_c_begin, int8_t* patches,
-                        int8_t* staging) {
-  const int32_t group_channels = params.input_channels / params.groups;
-  const int32_t in_y_origin = out_y * params.stride_height - params.padding_height;
-  const int32_t in_x_origin = out_x * params.stride_width - params.padding_width;
-  const bool whole_words = group_channels % 4 == 0;
-  const uint32_t padding = BroadcastLanes(params.input_zero_point);
+// `staging` first (whole groups, zero-padded), then expand it. When the window lies
+// horizontally inside the input and a row's taps are adjacent in memory (one group, no
+// horizontal dilation), each filter row is one run of filter_width * input_channels bytes or
+// wholly padding, taken in one loop with no test per tap; other windows go tap by tap.
+// Forced inline into Conv2d's position loop, where `g` is a local whose address does not
+// escape, so its fields stay in registers or the frame across the position loop.
+INTEGR8_ARM_DSP_INLINE void ExpandPatch(const PatchGeometry& g, int32_t out_y, int32_t out_x,
+                                        int8_t* patches, int8_t* staging) {
+  const int32_t in_y_origin = out_y * g.stride_height - g.padding_height;
+  const int32_t in_x_origin = out_x * g.stride_width - g.padding_width;
   int8_t* gathered = staging;
-  const int32_t depth = params.filter_height * params.filter_width * group_channels;
-  const int32_t groups = (depth + 3) / 4;
   // The last group's bytes past K are zero: the word is cleared before the gather overwrites
   // its first bytes (one store, where a byte loop would become a memset call).
-  if (!whole_words) StoreWord(staging + 4 * static_cast<ptrdiff_t>(groups - 1), 0);
-  for (int32_t filter_y = 0; filter_y < params.filter_height; ++filter_y) {
-    const int32_t in_y = in_y_origin + params.dilation_height * filter_y;
-    const bool row_inside = in_y >= 0 && in_y < params.input_height;
-    // The pixel index is exact in int32 (validation bounded the input's element count); the
-    // offsets are formed in ptrdiff_t. Not dereferenced unless the tap is inside.
-    const int8_t* const row =
-        row_inside ? input +
-                         static_cast<ptrdiff_t>((batch * params.input_height + in_y) *
-                                                params.input_width) *
-                             params.input_channels +
-                         in_c_begin
-                   : input;
-    for (int32_t filter_x = 0; filter_x < params.filter_width; ++filter_x) {
-      const int32_t in_x = in_x_origin + params.dilation_width * filter_x;
-      const bool inside = row_inside && in_x >= 0 && in_x < params.input_width;
-      const int8_t* const taps =
-          row + static_cast<ptrdiff_t>(inside ? in_x : 0) * params.input_channels;
-      if (whole_words) {
-        for (int32_t c = 0; c < group_channels; c += 4, patches += kPatchGroupBytes) {
-          if (inside) {
-            const uint32_t word = LoadFour(taps + c);
+  if (!g.whole_words) StoreWord(staging + 4 * static_cast<ptrdiff_t>(g.tap_groups - 1), 0);
+  // Validation bounded the input's element count by INT32_MAX, so the pixel offsets are
+  // exact; they are formed in ptrdiff_t. Rows and taps are not dereferenced unless inside.
+  if (g.runs_possible && in_x_origin >= 0 && in_x_origin <= g.input_width - g.filter_width) {
+    // Every row is one run (inside the input) or all padding: the loops below test nothing
+    // per tap. Rows are the filter's, dilation_height apart.
+    const int8_t* const runs = g.input + static_cast<ptrdiff_t>(in_x_origin) * g.pixel_bytes;
+    const ptrdiff_t groups_per_row = g.run_bytes / 4;
+    for (int32_t filter_y = 0; filter_y < g.filter_height; ++filter_y) {
+      const int32_t in_y = in_y_origin + g.dilation_height * filter_y;
+      const bool row_inside = in_y >= 0 && in_y < g.input_height;
+      const int8_t* const run = row_inside ? runs + in_y * g.row_bytes : runs;
+      if (g.whole_words) {
+        int8_t* const end = patches + kPatchGroupBytes * groups_per_row;
+        if (row_inside) {
+          for (const int8_t* source = run; patches != end;
+               patches += kPatchGroupBytes, source += 4) {
+            const uint32_t word = LoadFour(source);
             StoreWord(patches, SignExtendEvenBytes(word));
             StoreWord(patches + 8, SignExtendOddBytes(word));
-          } else {
-            StoreWord(patches, padding);
-            StoreWord(patches + 8, padding);
+          }
+        } else {
+          for (; patches != end; patches += kPatchGroupBytes) {
+            StoreWord(patches, g.padding);
+            StoreWord(patches + 8, g.padding);
           }
         }
-      } else if (inside) {
-        for (int32_t c = 0; c < group_channels; ++c) gathered[c] = taps[c];
-        gathered += group_channels;
+      } else if (row_inside) {
+        for (int32_t c = 0; c < g.run_bytes; ++c) gathered[c] = run[c];
+        gathered += g.run_bytes;
       } else {
-        for (int32_t c = 0; c < group_channels; ++c) {
-          gathered[c] = static_cast<int8_t>(params.input_zero_point);
-        }
-        gathered += group_channels;
+        for (int32_t c = 0; c < g.run_bytes; ++c) gathered[c] = g.zero_point;
+        gathered += g.run_bytes;
       }
     }
+  } else {
+    ExpandPatchByTaps(g, in_y_origin, in_x_origin, patches, gathered);
   }
-  if (whole_words) return;
-  for (int32_t group = 0; group < groups; ++group, patches += kPatchGroupBytes) {
+  if (g.whole_words) return;
+  for (int32_t group = 0; group < g.tap_groups; ++group, patches += kPatchGroupBytes) {
     const uint32_t word = LoadFour(staging + 4 * static_cast<ptrdiff_t>(group));
     StoreWord(patches, SignExtendEvenBytes(word));
     StoreWord(patches + 8, SignExtendOddBytes(word));
@@ -586,15 +868,17 @@ Status Linear(const LinearParams& params, const Activation* input, const Weight*
 // Scratch Conv2d needs: the int16 patches of two output positions, whole groups of four taps
 // (K = filter_height * filter_width * (input_channels / groups), rounded up to a multiple of
 // four, times 2 patches x 2 bytes), plus the int8 patch when the group's channel count is not
-// a multiple of four, plus 3 bytes to align the words. Valid params only
-// (ValidateConv2dParams).
+// a multiple of four, plus the per-channel requantization table (16 bytes per output
+// channel), plus 3 bytes to align the words. Valid params only (ValidateConv2dParams).
 constexpr size_t Conv2dScratchBytes(const Conv2dParams& params) {
   const size_t group_channels = static_cast<size_t>(params.input_channels / params.groups);
   const size_t depth = static_cast<size_t>(params.filter_height) *
                        static_cast<size_t>(params.filter_width) * group_channels;
   const size_t groups = (depth + 3) / 4;
   const size_t staging = group_channels % 4 == 0 ? 0 : 4 * groups;
-  return 3 + static_cast<size_t>(internal::kPatchGroupBytes) * groups + staging;
+  const size_t table = static_cast<size_t>(internal::kChannelEntryBytes) *
+                       static_cast<size_t>(params.output_channels);
+  return 3 + static_cast<size_t>(internal::kPatchGroupBytes) * groups + staging + table;
 }
 
 template <typename Activation, typename Weight, typename Bias, Checks kChecks = Checks::kAtEntry>
@@ -622,6 +906,13 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
   int8_t* const patches = scratch + (4 - misalignment) % 4;
   int8_t* const staging =
       patches + static_cast<ptrdiff_t>(internal::kPatchGroupBytes) * ((depth + 3) / 4);
+  // After the staging words (4 per group of taps, when used), so word aligned too.
+  const ptrdiff_t staging_bytes =
+      group_input_channels % 4 == 0 ? 0 : 4 * static_cast<ptrdiff_t>((depth + 3) / 4);
+  int8_t* const table = staging + staging_bytes;
+  if (high_word) {
+    internal::WriteChannelTable(params.requantize, bias, params.output_channels, table);
+  }
 
   // Positions are taken in pairs so each expanded filter word serves two output positions
   // (a last odd position is paired with itself); a group's filter rows are contiguous, so
@@ -638,28 +929,145 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
       group_requantize.shifts += first_channel;
     }
     const int32_t in_c_begin = group * group_input_channels;
+    internal::PatchGeometry geometry = internal::MakePatchGeometry(params);
     for (int32_t batch = 0; batch < params.batches; ++batch) {
+      geometry.input = input +
+                       static_cast<ptrdiff_t>(batch) * params.input_height * geometry.row_bytes +
+                       in_c_begin;
       int8_t* const group_output =
           output + static_cast<ptrdiff_t>(batch) * positions * params.output_channels +
           first_channel;
       for (int32_t position = 0; position < positions; position += 2) {
         const int32_t second = position + 1 < positions ? position + 1 : position;
-        internal::ExpandPatch(params, input, batch, position / output_width,
-                              position % output_width, in_c_begin, patches, staging);
-        internal::ExpandPatch(params, input, batch, second / output_width,
-                              second % output_width, in_c_begin, patches + 4, staging);
+        // One inlined copy of ExpandPatch serves both patches of the pair.
+        for (int32_t patch = 0; patch < 2; ++patch) {
+          const int32_t at = patch == 0 ? position : second;
+          internal::ExpandPatch(geometry, at / output_width, at % output_width,
+                                patches + 4 * static_cast<ptrdiff_t>(patch), staging);
+        }
         int8_t* const output0 =
             group_output + static_cast<ptrdiff_t>(position) * params.output_channels;
         int8_t* const output1 =
             group_output + static_cast<ptrdiff_t>(second) * params.output_channels;
         if (high_word) {
-          internal::ConvolvePatches<true>(patches, group_filter, group_bias,
-                                          group_output_channels, depth, group_requantize,
-                                          output0, output1);
+          internal::ConvolvePatchesByTable(
+              patches, group_filter,
+              table + static_cast<ptrdiff_t>(internal::kChannelEntryBytes) * first_channel,
+              group_output_channels, depth, output0, output1);
         } else {
-          internal::ConvolvePatches<false>(patches, group_filter, group_bias,
-                                           group_output_channels, depth, group_requantize,
-                                           output0, output1);
+          internal::ConvolvePatches(patches, group_filter, group_bias, group_output_channels,
+                                    depth, group_requantize, output0, output1);
+        }
+      }
+    }
+  }
+  return Status::kOk;
+}
+
+namespace internal {
+
+// Channels [0, bytes) (a multiple of four) of a 2x2 max pool window whose top-left tap is at
+// `window`, taps `channels` apart along a row and `row_stride` apart down a column, into
+// `output`; clamped to [lower, upper] byte-wise when kClamp. A separate loop with pointer
+// steps, so that its values fit the register file.
+template <bool kClamp>
+INTEGR8_ARM_DSP_INLINE void MaxPool2x2Words(const int8_t* window, ptrdiff_t row_stride,
+                                            int32_t channels, int32_t bytes, int8_t* output,
+                                            uint32_t lower, uint32_t upper) {
+  const int8_t* const end = window + bytes;
+  for (const int8_t* top = window; top != end; top += 4, output += 4) {
+    const int8_t* const bottom = top + row_stride;
+    uint32_t max_value = MaxBytes(MaxBytes(LoadFour(top), LoadFour(top + channels)),
+                                  MaxBytes(LoadFour(bottom), LoadFour(bottom + channels)));
+    if constexpr (kClamp) max_value = MinBytes(MaxBytes(max_value, lower), upper);
+    StoreWord(output, max_value);
+  }
+}
+
+}  // namespace internal
+
+// MaxPool2d: the portable kernel's contract (integr8/kernels/pool.h: arguments, Status codes,
+// output bytes), four channels per step. NHWC keeps a tap's channels contiguous, so a 32-bit
+// load brings four of them and MaxBytes (SSUB8, SEL) keeps the larger byte of each lane: two
+// instructions per tap per four channels, where the portable kernel spends a load, compare
+// and index computation per tap per channel. The clamp to the activation range is two more
+// pairs per word, only when the range is narrower than int8. Channels past the last whole
+// word take the portable kernel's scalar loop. Needs no scratch and no alignment.
+template <typename Activation, Checks kChecks = Checks::kAtEntry>
+Status MaxPool2d(const Pool2dParams& params, const Activation* input, Activation* output) {
+  static_assert(kIsSpecTypes<Activation>, INTEGR8_SPEC_TYPES_MESSAGE);
+  if constexpr (kChecks == Checks::kAtEntry) {
+    INTEGR8_CHECK(ValidatePool2d(params, input, output));
+  }
+
+  const int32_t channels = params.channels;
+  const int32_t activation_min = params.activation_min;
+  const int32_t activation_max = params.activation_max;
+  const int32_t output_height = OutputHeight(params);
+  const int32_t output_width = OutputWidth(params);
+  const bool clamp = activation_min > kActivationMin || activation_max < kActivationMax;
+  const uint32_t lower = internal::BroadcastBytes(activation_min);
+  const uint32_t upper = internal::BroadcastBytes(activation_max);
+  // Validation bounded the input and output element counts by INT32_MAX, so every pixel index
+  // below is exact in int32; offsets are formed in ptrdiff_t.
+  const ptrdiff_t row_stride = static_cast<ptrdiff_t>(params.input_width) * channels;
+  Activation* out = output;
+  for (int32_t batch = 0; batch < params.batches; ++batch) {
+    for (int32_t out_y = 0; out_y < output_height; ++out_y) {
+      const int32_t in_y_origin = out_y * params.stride_height - params.padding_height;
+      // Taps inside the input only; padded taps are -inf and never the maximum.
+      const int32_t filter_y_start = pool_internal::Max(0, -in_y_origin);
+      const int32_t filter_y_end =
+          pool_internal::Min(params.filter_height, params.input_height - in_y_origin);
+      const int32_t rows = filter_y_end - filter_y_start;
+      for (int32_t out_x = 0; out_x < output_width; ++out_x, out += channels) {
+        const int32_t in_x_origin = out_x * params.stride_width - params.padding_width;
+        const int32_t filter_x_start = pool_internal::Max(0, -in_x_origin);
+        const int32_t filter_x_end =
+            pool_internal::Min(params.filter_width, params.input_width - in_x_origin);
+        const int32_t columns = filter_x_end - filter_x_start;
+        // padding <= filter / 2 and PyTorch's ceil_mode rule leave a valid tap in every window.
+        INTEGR8_DCHECK(rows > 0 && columns > 0);
+        const Activation* const window =
+            input +
+            static_cast<ptrdiff_t>((batch * params.input_height + in_y_origin + filter_y_start) *
+                                       params.input_width +
+                                   in_x_origin + filter_x_start) *
+                channels;
+        int32_t channel = 0;
+        if (rows == 2 && columns == 2) {
+          // The common 2x2 window (PyTorch's MaxPool2d(2)) without the loops over taps.
+          channel = channels - channels % 4;
+          if (clamp) {
+            internal::MaxPool2x2Words<true>(window, row_stride, channels, channel, out, lower,
+                                            upper);
+          } else {
+            internal::MaxPool2x2Words<false>(window, row_stride, channels, channel, out, lower,
+                                             upper);
+          }
+        }
+        for (; channel + 4 <= channels; channel += 4) {
+          uint32_t max_value = internal::LoadFour(window + channel);  // also compared below
+          for (int32_t filter_y = 0; filter_y < rows; ++filter_y) {
+            const Activation* const row = window + filter_y * row_stride + channel;
+            for (int32_t filter_x = 0; filter_x < columns; ++filter_x) {
+              max_value = internal::MaxBytes(
+                  max_value, internal::LoadFour(row + static_cast<ptrdiff_t>(filter_x) * channels));
+            }
+          }
+          if (clamp) max_value = internal::MinBytes(internal::MaxBytes(max_value, lower), upper);
+          internal::StoreWord(out + channel, max_value);
+        }
+        for (; channel < channels; ++channel) {
+          int32_t max_value = kActivationMin;
+          for (int32_t filter_y = 0; filter_y < rows; ++filter_y) {
+            const Activation* const row = window + filter_y * row_stride + channel;
+            for (int32_t filter_x = 0; filter_x < columns; ++filter_x) {
+              const int32_t value = int32_t{row[static_cast<ptrdiff_t>(filter_x) * channels]};
+              if (value > max_value) max_value = value;
+            }
+          }
+          out[channel] = static_cast<Activation>(Clamp(max_value, activation_min, activation_max));
         }
       }
     }

@@ -1,11 +1,13 @@
-// Compile-time choice of the Linear / Conv2d / DepthwiseConv2d implementation. Every choice has
+// Compile-time choice of the Linear / Conv2d / DepthwiseConv2d / MaxPool2d implementation. Every choice has
 // the portable kernels' signatures, Status codes and output bytes, so code written against
 // these names behaves identically whichever is picked, only faster.
 //
-//   integr8::backend::allocation_free::Linear, ::Conv2d, ::DepthwiseConv2d, ::kName
+//   integr8::backend::allocation_free::Linear, ::Conv2d, ::DepthwiseConv2d, ::MaxPool2d,
+//   ::kName
 //       the x86 AVX2 backend (integr8/backend/x86.h, "x86-avx2") when the target has AVX2
-//       (__AVX2__: -mavx2, or -march=native on an AVX2 CPU); the Arm DSP backend's Linear
-//       and Conv2d (integr8/backend/arm_dsp.h, "arm-dsp") when it has the DSP extension
+//       (__AVX2__: -mavx2, or -march=native on an AVX2 CPU), with the portable MaxPool2d;
+//       the Arm DSP backend's Linear, Conv2d and MaxPool2d (integr8/backend/arm_dsp.h,
+//       "arm-dsp") when it has the DSP extension
 //       (__ARM_FEATURE_DSP: Cortex-M4, M7, M33 with DSP); else the portable kernels
 //       ("portable"). None allocates, so this is what the compile-time graph calls
 //       (integr8/graph/layers.h). Defining INTEGR8_BACKEND_PORTABLE keeps the portable
@@ -17,10 +19,10 @@
 //       im2col patches there (kArenaTooSmall when short); the others need 0 bytes.
 //   Each of these functions takes an optional last template argument, Checks
 //   (kernels/validation.h): the compile-time graph passes kProvenByCaller.
-//   integr8::backend::selected::Linear, ::Conv2d, ::DepthwiseConv2d, ::kName
+//   integr8::backend::selected::Linear, ::Conv2d, ::DepthwiseConv2d, ::MaxPool2d, ::kName
 //       the Eigen host backend's Linear and Conv2d ("eigen") when INTEGR8_BACKEND_EIGEN is
-//       defined, with allocation_free's DepthwiseConv2d (Eigen has none); else exactly
-//       allocation_free.
+//       defined, with allocation_free's DepthwiseConv2d and MaxPool2d (Eigen has none); else
+//       exactly allocation_free.
 //
 // Precedence: Eigen, when asked for, wins over x86 in `selected`, because
 // INTEGR8_BACKEND_EIGEN is an explicit request (the CMake target integr8::eigen_backend
@@ -37,6 +39,7 @@
 #include "integr8/kernels/conv2d.h"
 #include "integr8/kernels/depthwise.h"
 #include "integr8/kernels/linear.h"
+#include "integr8/kernels/pool.h"
 #include "integr8/types.h"
 
 #if defined(__AVX2__) && !defined(INTEGR8_BACKEND_PORTABLE)
@@ -47,6 +50,7 @@ namespace integr8::backend::allocation_free {
 using ::integr8::backend::x86::Conv2d;
 using ::integr8::backend::x86::DepthwiseConv2d;
 using ::integr8::backend::x86::Linear;
+using ::integr8::MaxPool2d;
 inline constexpr const char* kName = ::integr8::backend::x86::kName;
 
 // The scratch form every choice offers; this Conv2d needs none.
@@ -73,6 +77,7 @@ using ::integr8::DepthwiseConv2d;
 using ::integr8::backend::arm_dsp::Conv2d;
 using ::integr8::backend::arm_dsp::Conv2dScratchBytes;
 using ::integr8::backend::arm_dsp::Linear;
+using ::integr8::backend::arm_dsp::MaxPool2d;
 inline constexpr const char* kName = "arm-dsp";
 }  // namespace integr8::backend::allocation_free
 
@@ -82,6 +87,7 @@ namespace integr8::backend::allocation_free {
 using ::integr8::Conv2d;
 using ::integr8::DepthwiseConv2d;
 using ::integr8::Linear;
+using ::integr8::MaxPool2d;
 inline constexpr const char* kName = "portable";
 
 // The scratch form every choice offers; this Conv2d needs none.
@@ -104,6 +110,7 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
 
 namespace integr8::backend::selected {
 using ::integr8::backend::allocation_free::DepthwiseConv2d;
+using ::integr8::backend::allocation_free::MaxPool2d;
 using ::integr8::backend::eigen::Conv2d;
 using ::integr8::backend::eigen::Linear;
 inline constexpr const char* kName = "eigen";
@@ -116,6 +123,7 @@ using ::integr8::backend::allocation_free::Conv2d;
 using ::integr8::backend::allocation_free::DepthwiseConv2d;
 using ::integr8::backend::allocation_free::kName;
 using ::integr8::backend::allocation_free::Linear;
+using ::integr8::backend::allocation_free::MaxPool2d;
 }  // namespace integr8::backend::selected
 
 #endif  // INTEGR8_BACKEND_EIGEN

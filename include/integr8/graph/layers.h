@@ -7,10 +7,10 @@
 // Linear kernel multiplies several rows against weights it loaded once. Kernels called on a
 // whole batch keep their entry checks (cheap next to a batch), since the scaled element
 // counts are not proven at compile time.
-// Linear, Conv2d and DepthwiseConv2d run integr8::backend::allocation_free's implementation
-// (integr8/backend/select.h): the portable kernels, or the bit-exact x86 backend when the
-// target has AVX2, or the Arm DSP backend on a Cortex-M with the DSP extension; never one
-// that allocates.
+// Linear, Conv2d, DepthwiseConv2d and MaxPool2d run integr8::backend::allocation_free's
+// implementation (integr8/backend/select.h): the portable kernels, or the bit-exact x86
+// backend when the target has AVX2, or the Arm DSP backend on a Cortex-M with the DSP
+// extension; never one that allocates.
 //
 // A generated model declares, at namespace scope:
 //   alignas(16) inline constexpr int8_t kFc1Weights[] = {...};
@@ -165,7 +165,8 @@ struct Pool2dLayer {
   static constexpr size_t ScratchBytes(int32_t /*batches*/) { return 0; }
 
   static Status Invoke(const int8_t* input, int8_t* output, int8_t* /*scratch*/) {
-    return kMax ? MaxPool2d<int8_t, Checks::kProvenByCaller>(kParams, input, output)
+    return kMax ? backend::allocation_free::MaxPool2d<int8_t, Checks::kProvenByCaller>(
+                      kParams, input, output)
                 : AvgPool2d<int8_t, Checks::kProvenByCaller>(kParams, input, output);
   }
   static Status InvokeBatch(const int8_t* input, int8_t* output, int8_t* scratch,
