@@ -395,7 +395,7 @@ class ModelRunner {
     // Each worker is a thread, kept for later calls, and an arena: threads=10**6 must not
     // mean a million of both.
     // The result does not depend on the count, so a larger request is clamped.
-    constexpr size_t kMaxWorkers = 256;
+    constexpr size_t kMaxWorkers = WorkerPool::kMaxThreads + 1;
     workers = std::min(workers, kMaxWorkers);
 
     // N * output_elements bytes: N already fits memory as N * input_elements (>= 1) bytes, but
