@@ -15,8 +15,9 @@ outputs off the clamps, as a calibrated layer's are):
 
 integr8 runs the graph's header (integr8.export, in a temporary directory) compiled by
 ``integr8.build`` for this machine (the x86 AVX2 backend where the CPU has it) through
-``Model().run(batch, threads=...)``. A graph processes one sample per invocation, so batch 64
-is one ``run`` call over 64 samples: what a user calls, not a batched GEMM. onnxruntime runs
+``Model().run(batch, threads=...)``, which runs up to 64 samples at once through
+``Model::InvokeBatch`` (a batched GEMM for the Linear layer; convolutions run sample by
+sample) and splits the batch over the threads. onnxruntime runs
 the same graph exported by integr8.onnx_export (QGemm, QLinearConv) with int8 activations
 (s8s8) and with uint8 ones (u8s8, the same real values; its fastest form on x86).
 
@@ -286,8 +287,8 @@ def main(argv=None) -> int:
           f"load average at the end {info['load_average_1_5_15_min']}")
     print("integr8: each layer's header compiled by integr8.build, backend "
           + ", ".join(sorted(set(backends.values())))
-          + "; a graph runs one sample per invocation, so batch 64 is one Model.run call over "
-          "64 samples (the threads split the samples; batch 1 runs on one thread)")
+          + "; batch 64 is one Model.run call, which runs the samples through InvokeBatch "
+          "(the threads split the samples; batch 1 runs on one thread)")
     print("µs: median per call (one run / session.run of the whole batch); integr8 ÷ ort: "
           "integr8's throughput over onnxruntime's at the same batch and threads (>= 1: "
           "integr8 at least as fast); max Δ LSB: onnxruntime's int8 outputs against integr8's, "
