@@ -10,7 +10,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <random>
 #include <type_traits>
 #include <vector>
 
@@ -93,16 +92,13 @@ TEST(ArmDspConv2dTest, RefusesShortScratch) {
 // shift it accepts, the multipliers' and zero points' extremes and accumulators at the int32
 // extremes, at zero, and on both sides of rounding ties.
 TEST(ArmDspRequantizeTest, HighWordMatchesRequantize) {
-  std::mt19937 random(20261123);
+  test_support::Random random(20261123);
   std::vector<int32_t> multipliers = {int32_t{1} << 30, (int32_t{1} << 30) + 1,
                                       std::numeric_limits<int32_t>::max(),
                                       std::numeric_limits<int32_t>::max() - 1};
-  std::uniform_int_distribution<int32_t> any_multiplier(int32_t{1} << 30,
-                                                         std::numeric_limits<int32_t>::max());
-  for (int i = 0; i < 12; ++i) multipliers.push_back(any_multiplier(random));
-  std::uniform_int_distribution<int32_t> any_acc(std::numeric_limits<int32_t>::min(),
-                                                 std::numeric_limits<int32_t>::max());
-  std::uniform_int_distribution<int32_t> small_acc(-5000, 5000);
+  for (int i = 0; i < 12; ++i) {
+    multipliers.push_back(random.Uniform(int32_t{1} << 30, std::numeric_limits<int32_t>::max()));
+  }
   int64_t checked = 0;
   for (int32_t shift = backend::arm_dsp::internal::kHighWordShiftMin;
        shift <= backend::arm_dsp::internal::kHighWordShiftMax; ++shift) {
@@ -114,7 +110,7 @@ TEST(ArmDspRequantizeTest, HighWordMatchesRequantize) {
                                      std::numeric_limits<int32_t>::max()};
         // Accumulators whose product lands next to a rounding tie: acc ~ k * 2^(n-1) / m.
         for (int64_t k = -260; k <= 260; k += 13) {
-          const int64_t tie = (k << (shift - 1)) / multiplier;
+          const int64_t tie = k * (int64_t{1} << (shift - 1)) / multiplier;
           for (int64_t delta = -2; delta <= 2; ++delta) {
             const int64_t acc = tie + delta;
             if (acc >= std::numeric_limits<int32_t>::min() &&
@@ -123,8 +119,11 @@ TEST(ArmDspRequantizeTest, HighWordMatchesRequantize) {
             }
           }
         }
-        for (int i = 0; i < 20; ++i) accs.push_back(any_acc(random));
-        for (int i = 0; i < 20; ++i) accs.push_back(small_acc(random));
+        for (int i = 0; i < 20; ++i) {
+          accs.push_back(random.Uniform(std::numeric_limits<int32_t>::min(),
+                                        std::numeric_limits<int32_t>::max()));
+        }
+        for (int i = 0; i < 20; ++i) accs.push_back(random.Uniform(-5000, 5000));
         const RequantizeParams params{&multiplier, &shift, false, zero_point, -128, 127};
         for (const int32_t acc : accs) {
           int8_t high_word = 0;
@@ -168,9 +167,9 @@ TEST(ArmDspRequantizeTest, HighWordOnlyWhereExact) {
 // (2x2 blocks, an odd last channel, an odd last position, K % 4 tails, scratch at every
 // alignment) is checked against the portable kernels, not only the conformance suite's mix.
 TEST(ArmDspConv2dTest, HighWordPathMatchesPortable) {
-  std::mt19937 random(7);
+  test_support::Random random(7);
   const auto uniform = [&random](int32_t low, int32_t high) {
-    return std::uniform_int_distribution<int32_t>(low, high)(random);
+    return random.Uniform(low, high);
   };
   for (int trial = 0; trial < 300; ++trial) {
     Conv2dParams params;
