@@ -705,8 +705,8 @@ inline void CopyBytes(int8_t* destination, const int8_t* source, int32_t bytes) 
   }
 }
 
-// Depthwise fallback: 16 channels at a time, one int16 product per channel (|x * w| <= 128 * 127 fits
-// int16 exactly), widened to int32 before it is added.
+// Depthwise fallback: 16 channels at a time, one int16 product per channel (|x * w| <= 128 *
+// 127 fits int16 exactly), widened to int32 before it is added.
 inline constexpr int32_t kDepthwiseChannels = 16;
 
 // Channels [channel, channel + count) of the depthwise input for one output pixel: input
@@ -772,6 +772,24 @@ inline void DepthwiseQuads(const TapPointer& tap, int32_t quads, const __m256i* 
   }
 }
 
+// sums[i] (channels 8i..8i+7 in order) += the products of the single taps tap(first) ..
+// tap(first + count - 1) with weights[s][i], each weight the int16 w in the low half of an
+// int32 lane and 0 in the high half: vpmaddwd of the sign-extended x with it is x * w.
+template <typename TapPointer>
+inline void DepthwiseSingles(const TapPointer& tap, int32_t first, int32_t count,
+                             const __m256i (*weights)[4], __m256i sums[4]) {
+  for (int32_t s = 0; s < count; ++s) {
+    const int8_t* x = tap(first + s);
+    for (int32_t i = 0; i < 4; ++i) {
+      sums[i] = _mm256_add_epi32(
+          sums[i],
+          _mm256_madd_epi16(_mm256_cvtepi8_epi32(_mm_loadl_epi64(
+                                reinterpret_cast<const __m128i*>(x + ptrdiff_t{8} * i))),
+                            weights[s][i]));
+    }
+  }
+}
+
 // integr8::Requantize of bias + accumulator for eight channels at once, when every shift n is
 // at least 32. As in RequantizeFour, t = acc * m + 2^(n-1) + 2^62 is exact in an unsigned
 // 64-bit lane and t >> n = r + 2^(62-n), r = MultiplyByQuantizedMultiplier(acc, m, n); with
@@ -781,8 +799,7 @@ class RequantizeEight {
  public:
   RequantizeEight() = default;  // for arrays assigned before use
   // Channels channel .. channel + 7; every shift (of these, or the per-tensor one) >= 32.
-  RequantizeEight(const RequantizeParams& requantize, const int32_t* bias, int32_t channel) {
-    bias_ = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + channel));
+  RequantizeEight(const RequantizeParams& requantize, int32_t channel) {
     __m256i multiplier;
     __m256i shift;
     if (requantize.per_channel) {
@@ -812,10 +829,9 @@ class RequantizeEight {
     max_ = _mm256_set1_epi32(requantize.activation_max);
   }
 
-  // The eight requantized int32 values (in the activation range) of bias + sums.
-  __m256i Apply(__m256i sums) const {
-    // Cannot overflow: |bias| + K * 128 * 127 < 2^31 (see the top of this file).
-    const __m256i acc = _mm256_add_epi32(sums, bias_);
+  // The eight requantized int32 values (in the activation range) of the accumulators (the
+  // bias included).
+  __m256i Apply(__m256i acc) const {
     const __m256i even = _mm256_srlv_epi64(
         _mm256_add_epi64(_mm256_mul_epi32(acc, multiplier_even_), rounding_even_), shift_even_);
     const __m256i odd = _mm256_srlv_epi64(
@@ -828,7 +844,6 @@ class RequantizeEight {
   }
 
  private:
-  __m256i bias_;
   __m256i multiplier_even_;
   __m256i multiplier_odd_;
   __m256i shift_even_;
@@ -867,7 +882,11 @@ inline void DepthwiseBlock(const DepthwiseConv2dParams& params, const int8_t* in
   const int32_t output_height = OutputHeight(params);
   const int32_t output_width = OutputWidth(params);
   const int32_t taps = filter_height * filter_width;
-  const int32_t quads = (taps + 3) / 4;
+  // Quads of taps, then singles: one or two taps left over go through DepthwiseSingles,
+  // cheaper than a quad of mostly zero weights; three left over make a last quad.
+  const int32_t singles = taps % 4 == 3 ? 0 : taps % 4;
+  const int32_t quads = (taps - singles + 3) / 4;
+  const int32_t entries = 4 * quads + singles;  // <= 4 * kDepthwiseMaxQuads
 
   __m256i weights[kDepthwiseMaxQuads * 4];
   for (int32_t q = 0; q < quads; ++q) {
@@ -877,14 +896,25 @@ inline void DepthwiseBlock(const DepthwiseConv2dParams& params, const int8_t* in
       w[i] = tap < taps ? Load(filter + static_cast<ptrdiff_t>(tap) * channels + channel)
                         : _mm256_setzero_si256();
     }
-    InterleaveQuad(w[0], w[1], w[2], w[3], weights + 4 * q);
+    InterleaveQuad(w[0], w[1], w[2], w[3], weights + ptrdiff_t{4} * q);
+  }
+  __m256i single_weights[2][4];
+  for (int32_t s = 0; s < singles; ++s) {
+    const int8_t* taps_filter =
+        filter + static_cast<ptrdiff_t>(4 * quads + s) * channels + channel;
+    for (int32_t i = 0; i < 4; ++i) {
+      single_weights[s][i] = _mm256_and_si256(
+          _mm256_cvtepi8_epi32(
+              _mm_loadl_epi64(reinterpret_cast<const __m128i*>(taps_filter + ptrdiff_t{8} * i))),
+          _mm256_set1_epi32(0xFFFF));
+    }
   }
   // Input offset of each tap from the window's origin; the last quad's missing taps repeat
   // the last tap (their weights are zero).
   ptrdiff_t offsets[kDepthwiseMaxQuads * 4];
   int32_t tap_y[kDepthwiseMaxQuads * 4];
   int32_t tap_x[kDepthwiseMaxQuads * 4];
-  for (int32_t t = 0; t < 4 * quads; ++t) {
+  for (int32_t t = 0; t < entries; ++t) {
     const int32_t tap = t < taps ? t : taps - 1;
     tap_y[t] = dilation_height * (tap / filter_width);
     tap_x[t] = dilation_width * (tap % filter_width);
@@ -894,10 +924,23 @@ inline void DepthwiseBlock(const DepthwiseConv2dParams& params, const int8_t* in
   const bool eight_wide = ShiftsAtLeast32(params.requantize, channel, kDepthwiseBlock);
   RequantizeEight eights[kDepthwiseBlock / 8];
   RequantizeFour fours[kDepthwiseBlock / kTileColumns];
+  // The accumulators start at the bias (in InterleaveQuad's lane order) when RequantizeEight
+  // requantizes them, at zero when RequantizeFour adds the bias.
+  __m256i acc_start[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
+                          _mm256_setzero_si256(), _mm256_setzero_si256()};
   if (eight_wide) {
     for (int32_t i = 0; i < kDepthwiseBlock / 8; ++i) {
-      eights[i] = RequantizeEight(params.requantize, bias, channel + 8 * i);
+      eights[i] = RequantizeEight(params.requantize, channel + 8 * i);
     }
+    const __m256i* block_bias = reinterpret_cast<const __m256i*>(bias + channel);
+    const __m256i bias_low = _mm256_loadu_si256(block_bias);        // channels 0-7
+    const __m256i bias_middle = _mm256_loadu_si256(block_bias + 1);  // 8-15
+    const __m256i bias_high = _mm256_loadu_si256(block_bias + 2);    // 16-23
+    const __m256i bias_top = _mm256_loadu_si256(block_bias + 3);     // 24-31
+    acc_start[0] = _mm256_permute2x128_si256(bias_low, bias_high, 0x20);
+    acc_start[1] = _mm256_permute2x128_si256(bias_low, bias_high, 0x31);
+    acc_start[2] = _mm256_permute2x128_si256(bias_middle, bias_top, 0x20);
+    acc_start[3] = _mm256_permute2x128_si256(bias_middle, bias_top, 0x31);
   } else {
     for (int32_t i = 0; i < kDepthwiseBlock / kTileColumns; ++i) {
       fours[i] = RequantizeFour(params.requantize, bias, channel + kTileColumns * i,
@@ -925,17 +968,26 @@ inline void DepthwiseBlock(const DepthwiseConv2dParams& params, const int8_t* in
       for (int32_t out_x = 0; out_x < output_width; ++out_x, output_pixel += channels) {
         const int32_t in_x_origin = out_x * params.stride_width - params.padding_width;
         // Lanes ordered as in InterleaveQuad; exact, see the top of this file.
-        __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
-                          _mm256_setzero_si256(), _mm256_setzero_si256()};
+        __m256i acc[4] = {acc_start[0], acc_start[1], acc_start[2], acc_start[3]};
+        // Channels 0-7, 8-15, 16-23, 24-31 of the block once the quads are done.
+        __m256i sums[4];
+        const auto finish_quads = [&acc, &sums] {
+          sums[0] = _mm256_permute2x128_si256(acc[0], acc[1], 0x20);
+          sums[1] = _mm256_permute2x128_si256(acc[2], acc[3], 0x20);
+          sums[2] = _mm256_permute2x128_si256(acc[0], acc[1], 0x31);
+          sums[3] = _mm256_permute2x128_si256(acc[2], acc[3], 0x31);
+        };
         if (row_inside && out_x >= x_begin && out_x < x_end) {
           const int8_t* origin =
               image + (static_cast<ptrdiff_t>(in_y_origin) * input_width + in_x_origin) *
                           channels;
-          DepthwiseQuads([origin, &offsets](int32_t t) { return origin + offsets[t]; }, quads,
-                         weights, acc);
+          const auto tap = [origin, &offsets](int32_t t) { return origin + offsets[t]; };
+          DepthwiseQuads(tap, quads, weights, acc);
+          finish_quads();
+          DepthwiseSingles(tap, 4 * quads, singles, single_weights, sums);
         } else {
           const int8_t* pointers[kDepthwiseMaxQuads * 4];
-          for (int32_t t = 0; t < 4 * quads; ++t) {
+          for (int32_t t = 0; t < entries; ++t) {
             const int32_t in_y = in_y_origin + tap_y[t];
             const int32_t in_x = in_x_origin + tap_x[t];
             // Padding holds real zero, whose raw value is input_zero_point.
@@ -944,13 +996,11 @@ inline void DepthwiseBlock(const DepthwiseConv2dParams& params, const int8_t* in
                                             channels
                               : padding;
           }
-          DepthwiseQuads([&pointers](int32_t t) { return pointers[t]; }, quads, weights, acc);
+          const auto tap = [&pointers](int32_t t) { return pointers[t]; };
+          DepthwiseQuads(tap, quads, weights, acc);
+          finish_quads();
+          DepthwiseSingles(tap, 4 * quads, singles, single_weights, sums);
         }
-        // Channels 0-7, 8-15, 16-23, 24-31 of the block.
-        const __m256i sums[4] = {_mm256_permute2x128_si256(acc[0], acc[1], 0x20),
-                                 _mm256_permute2x128_si256(acc[2], acc[3], 0x20),
-                                 _mm256_permute2x128_si256(acc[0], acc[1], 0x31),
-                                 _mm256_permute2x128_si256(acc[2], acc[3], 0x31)};
         if (eight_wide) {
           // The values are in the activation range, so the saturating packs are exact.
           const __m256i low =
@@ -963,11 +1013,12 @@ inline void DepthwiseBlock(const DepthwiseConv2dParams& params, const int8_t* in
         } else {
           alignas(32) int32_t lanes[kDepthwiseBlock];
           for (int32_t i = 0; i < 4; ++i) {
-            _mm256_store_si256(reinterpret_cast<__m256i*>(lanes + 8 * i), sums[i]);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(lanes + ptrdiff_t{8} * i),
+                               sums[i]);
           }
           for (int32_t i = 0; i < kDepthwiseBlock / kTileColumns; ++i) {
-            fours[i].Store(_mm_load_si128(reinterpret_cast<const __m128i*>(lanes + 4 * i)),
-                           kTileColumns, output_pixel + kTileColumns * i);
+            fours[i].Store(_mm_load_si128(reinterpret_cast<const __m128i*>(lanes + ptrdiff_t{4} * i)),
+                           kTileColumns, output_pixel + ptrdiff_t{kTileColumns} * i);
           }
         }
       }
