@@ -790,11 +790,12 @@ inline void DepthwiseSingles(const TapPointer& tap, int32_t first, int32_t count
   }
 }
 
-// integr8::Requantize of bias + accumulator for eight channels at once, when every shift n is
-// at least 32. As in RequantizeFour, t = acc * m + 2^(n-1) + 2^62 is exact in an unsigned
-// 64-bit lane and t >> n = r + 2^(62-n), r = MultiplyByQuantizedMultiplier(acc, m, n); with
-// n >= 32, |r| <= 2^30 and z_out + r fits int32, so it equals the low 32 bits of t >> n plus
-// z_out - 2^(62-n) in wrapping 32-bit arithmetic, and the clamp is a 32-bit one.
+// integr8::Requantize of an accumulator (the bias included) for eight channels at once, when
+// every shift n is at least 32. t = acc * m + 2^(n-1) is exact in a signed 64-bit lane
+// (|acc * m| < 2^62, 2^(n-1) <= 2^61); its high 32 bits, read as int32, are floor(t / 2^32),
+// and an arithmetic shift of those by n - 32 (in [0, 30]) gives floor(t / 2^n) = r =
+// MultiplyByQuantizedMultiplier(acc, m, n). With n >= 32, |r| < 2^31 - 128, so z_out + r and
+// the clamp are exact in 32-bit lanes.
 class RequantizeEight {
  public:
   RequantizeEight() = default;  // for arrays assigned before use
@@ -811,20 +812,14 @@ class RequantizeEight {
       shift = _mm256_set1_epi32(requantize.shifts[0]);
     }
     const __m256i one = _mm256_set1_epi64x(1);
-    const __m256i high = _mm256_set1_epi64x(int64_t{1} << 62);
-    const __m256i low_dwords = _mm256_set1_epi64x(0xFFFFFFFF);
     multiplier_even_ = multiplier;
     multiplier_odd_ = _mm256_srli_epi64(multiplier, 32);
-    shift_even_ = _mm256_and_si256(shift, low_dwords);
-    shift_odd_ = _mm256_srli_epi64(shift, 32);
-    rounding_even_ = _mm256_add_epi64(_mm256_sllv_epi64(one, _mm256_sub_epi64(shift_even_, one)),
-                                      high);
-    rounding_odd_ = _mm256_add_epi64(_mm256_sllv_epi64(one, _mm256_sub_epi64(shift_odd_, one)),
-                                     high);
-    // z_out - 2^(62-n) per channel, in int32 (2^(62-n) <= 2^30).
-    offset_ = _mm256_sub_epi32(_mm256_set1_epi32(requantize.output_zero_point),
-                               _mm256_sllv_epi32(_mm256_set1_epi32(1),
-                                                 _mm256_sub_epi32(_mm256_set1_epi32(62), shift)));
+    const __m256i shift_even = _mm256_and_si256(shift, _mm256_set1_epi64x(0xFFFFFFFF));
+    const __m256i shift_odd = _mm256_srli_epi64(shift, 32);
+    rounding_even_ = _mm256_sllv_epi64(one, _mm256_sub_epi64(shift_even, one));
+    rounding_odd_ = _mm256_sllv_epi64(one, _mm256_sub_epi64(shift_odd, one));
+    low_shift_ = _mm256_sub_epi32(shift, _mm256_set1_epi32(32));
+    zero_point_ = _mm256_set1_epi32(requantize.output_zero_point);
     min_ = _mm256_set1_epi32(requantize.activation_min);
     max_ = _mm256_set1_epi32(requantize.activation_max);
   }
@@ -832,25 +827,23 @@ class RequantizeEight {
   // The eight requantized int32 values (in the activation range) of the accumulators (the
   // bias included).
   __m256i Apply(__m256i acc) const {
-    const __m256i even = _mm256_srlv_epi64(
-        _mm256_add_epi64(_mm256_mul_epi32(acc, multiplier_even_), rounding_even_), shift_even_);
-    const __m256i odd = _mm256_srlv_epi64(
-        _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(acc, 32), multiplier_odd_),
-                         rounding_odd_),
-        shift_odd_);
-    __m256i y = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
-    y = _mm256_add_epi32(y, offset_);
+    const __m256i even =
+        _mm256_add_epi64(_mm256_mul_epi32(acc, multiplier_even_), rounding_even_);
+    const __m256i odd = _mm256_add_epi64(
+        _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), multiplier_odd_), rounding_odd_);
+    // The high halves of t, even channels moved down into the even dwords.
+    __m256i y = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+    y = _mm256_add_epi32(_mm256_srav_epi32(y, low_shift_), zero_point_);
     return _mm256_min_epi32(_mm256_max_epi32(y, min_), max_);
   }
 
  private:
   __m256i multiplier_even_;
   __m256i multiplier_odd_;
-  __m256i shift_even_;
-  __m256i shift_odd_;
   __m256i rounding_even_;
   __m256i rounding_odd_;
-  __m256i offset_;
+  __m256i low_shift_;
+  __m256i zero_point_;
   __m256i min_;
   __m256i max_;
 };
@@ -1017,8 +1010,9 @@ inline void DepthwiseBlock(const DepthwiseConv2dParams& params, const int8_t* in
                                sums[i]);
           }
           for (int32_t i = 0; i < kDepthwiseBlock / kTileColumns; ++i) {
-            fours[i].Store(_mm_load_si128(reinterpret_cast<const __m128i*>(lanes + ptrdiff_t{4} * i)),
-                           kTileColumns, output_pixel + ptrdiff_t{kTileColumns} * i);
+            fours[i].Store(
+                _mm_load_si128(reinterpret_cast<const __m128i*>(lanes + ptrdiff_t{4} * i)),
+                kTileColumns, output_pixel + ptrdiff_t{kTileColumns} * i);
           }
         }
       }
