@@ -382,6 +382,98 @@ TEST(X86BackendDepthwiseTest, AccumulatorsAtTheBoundThroughPadding) {
   EXPECT_EQ(output[1], Requantize(-INT32_MAX, requantization.multipliers[1], 55, 0, -128, 127));
 }
 
+// The 32-channel fast path (depth_multiplier 1, at most 28 taps): 32..100 channels so that
+// full blocks and a 16-channel remainder mix; filters up to 6x6 (larger than 28 taps falls
+// back); every stride, dilation and padding up to 3. Half the cases force every shift into
+// [32, 62] (the eight-wide requantization, both extremes mixed in), the rest keep
+// RandomRequantization's shifts, which often include one below 32 (four-wide fallback).
+TEST(X86BackendDepthwiseTest, MatchesPortableOnWideChannels) {
+  Random random(20261123);
+  OutputSpread spread;
+  for (int32_t trial = 0; trial < 200; ++trial) {
+    DepthwiseConv2dParams params;
+    params.batches = random.Uniform(1, 2);
+    params.input_channels = random.Percent(40) ? 32 * random.Uniform(1, 3)
+                                               : random.Uniform(32, 100);
+    params.filter_height = random.Percent(50) ? 3 : random.Uniform(1, 6);
+    params.filter_width = random.Percent(50) ? 3 : random.Uniform(1, 6);
+    params.stride_height = random.Percent(60) ? 1 : random.Uniform(2, 3);
+    params.stride_width = random.Percent(60) ? 1 : random.Uniform(2, 3);
+    params.dilation_height = random.Percent(70) ? 1 : random.Uniform(2, 3);
+    params.dilation_width = random.Percent(70) ? 1 : random.Uniform(2, 3);
+    params.padding_height = random.Uniform(0, 3);
+    params.padding_width = random.Uniform(0, 3);
+    params.input_zero_point = random.ZeroPoint();
+    const int32_t min_height = std::max(
+        1, params.dilation_height * (params.filter_height - 1) + 1 - 2 * params.padding_height);
+    const int32_t min_width = std::max(
+        1, params.dilation_width * (params.filter_width - 1) + 1 - 2 * params.padding_width);
+    params.input_height = min_height + random.Uniform(0, 7);
+    params.input_width = min_width + random.Uniform(0, 7);
+    const int32_t channels = DepthwiseOutputChannels(params);
+    const int32_t products = params.filter_height * params.filter_width;
+    const std::vector<int8_t> input =
+        random.Int8(U(ElementCount(params.batches, params.input_height, params.input_width,
+                                   params.input_channels)),
+                    kActivationMin, kActivationMax);
+    const std::vector<int8_t> filter =
+        random.Int8(U(products) * U(channels), kWeightMin, kWeightMax);
+    const std::vector<int32_t> bias = random.Bias(U(channels), products);
+    Requantization requantization;
+    RandomRequantization(random, channels, TypicalAccumulator(products, bias), &requantization);
+    if (random.Percent(50)) {
+      for (int32_t& shift : requantization.shifts) {
+        const int32_t pick = random.Uniform(0, 9);
+        shift = pick == 0 ? 32 : pick == 1 ? kShiftMax : std::clamp(shift, 32, kShiftMax);
+      }
+    }
+    params.requantize = requantization.params;
+    SCOPED_TRACE("trial " + std::to_string(trial));
+    ASSERT_NO_FATAL_FAILURE(ExpectSameDepthwise(params, input, filter, bias, &spread));
+  }
+  ExpectSpread(spread);
+}
+
+// Accumulators at the bound (as above) through the fast path: 64 + 16 channels, a 5x5 filter
+// over a 3x4 input with padding 2 (border pixels only) and over a 7x7 input with padding 0
+// ... 2 (interior pixels too), with every shift 32 (the smallest eight-wide one, r near
+// +-2^30), 55 and 62, and 31 (four-wide).
+TEST(X86BackendDepthwiseTest, WideAccumulatorsAtTheBound) {
+  constexpr int32_t kChannels = 80;
+  constexpr int32_t kProducts = 25;
+  for (const int32_t shift : {31, 32, 55, 62}) {
+    for (const int32_t size : {3, 7}) {
+      for (const int32_t padding : {0, 2}) {
+        if (size == 3 && padding == 0) continue;  // no output position
+        DepthwiseConv2dParams params;
+        params.input_height = size;
+        params.input_width = size + 1;
+        params.input_channels = kChannels;
+        params.filter_height = 5;
+        params.filter_width = 5;
+        params.padding_height = padding;
+        params.padding_width = padding;
+        params.input_zero_point = -128;
+        BoundRequantization requantization(kChannels);
+        std::fill(requantization.shifts.begin(), requantization.shifts.end(), shift);
+        params.requantize = requantization.params;
+        const std::vector<int8_t> input(U(size * (size + 1) * kChannels), -128);
+        std::vector<int8_t> filter(kProducts * kChannels);
+        std::vector<int32_t> bias(kChannels);
+        for (int32_t c = 0; c < kChannels; ++c) {
+          for (int32_t tap = 0; tap < kProducts; ++tap) {
+            filter[U(tap * kChannels + c)] = static_cast<int8_t>(c % 2 == 0 ? -127 : 127);
+          }
+          bias[U(c)] = c % 2 == 0 ? MaxBias(kProducts) : -MaxBias(kProducts);
+        }
+        SCOPED_TRACE("shift " + std::to_string(shift));
+        OutputSpread spread;
+        ASSERT_NO_FATAL_FAILURE(ExpectSameDepthwise(params, input, filter, bias, &spread));
+      }
+    }
+  }
+}
+
 // A valid depthwise call: 1x4x4x3 input, multiplier 2, 3x3 filter, padding 1, per channel ->
 // 1x4x4x6, K = 9. Input and output are adjacent in one buffer.
 struct DepthwiseCall {

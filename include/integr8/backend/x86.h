@@ -37,10 +37,15 @@
 // intrinsics loops remain for other compilers). With at most kShortDepth (16) products per
 // output the channels go across the lanes instead (ShortDotRequantize: weights rearranged into
 // int16 pairs, x pairs broadcast into vpmaddwd), since one 32-byte step would be mostly padding.
-// DepthwiseConv2d has one product per channel and tap instead: both int8 operands widened to
-// int16, multiplied with vpmullw (|x * w| <= 128 * 127 = 16256 fits int16 exactly) and widened
-// to int32 before they are added. Requantization is vectorized, four channels at a time, and
-// exactly integr8::Requantize (see RequantizeFour).
+// DepthwiseConv2d with depth_multiplier 1 and at most 28 taps takes the channels 32 at a time
+// (DepthwiseBlock): four consecutive taps of a channel are interleaved into one 32-bit lane,
+// inputs at run time and the filter once per block, and go through the same vpabsb / vpsignb /
+// vpmaddubsw / vpmaddwd step; its requantization is eight channels at a time in 32-bit lanes
+// when every shift is >= 32 (RequantizeEight), otherwise four at a time. Other depthwise
+// channels (depth_multiplier > 1, larger filters, the last channels short of 32) have one
+// product per channel and tap: both int8 operands widened to int16, multiplied with vpmullw
+// (|x * w| <= 128 * 127 = 16256 fits int16 exactly) and widened to int32 before they are
+// added. Requantization is vectorized and exactly integr8::Requantize (see RequantizeFour).
 //
 // Why the int32 sums are exact: every value an accumulator lane, a horizontal add or the final
 // bias addition forms is the sum of a subset of one output channel's K products (plus, last,
@@ -700,8 +705,8 @@ inline void CopyBytes(int8_t* destination, const int8_t* source, int32_t bytes) 
   }
 }
 
-// Depthwise: 16 channels at a time, one int16 product per channel (|x * w| <= 128 * 127 fits
-// int16 exactly), widened to int32 before it is added.
+// Depthwise fallback: 16 channels at a time, one int16 product per channel (|x * w| <= 128 *
+// 127 fits int16 exactly), widened to int32 before it is added.
 inline constexpr int32_t kDepthwiseChannels = 16;
 
 // Channels [channel, channel + count) of the depthwise input for one output pixel: input
@@ -723,6 +728,296 @@ inline __m128i LoadDepthwiseFilter(const int8_t* taps, int32_t count) {
   alignas(16) int8_t local[kDepthwiseChannels] = {};
   std::memcpy(local, taps, static_cast<size_t>(count));
   return _mm_load_si128(reinterpret_cast<const __m128i*>(local));
+}
+
+// Depthwise fast path (depth_multiplier 1, full blocks of 32 channels): four taps per channel
+// in one int32 lane, the product scheme of Linear (|x| * (w * sign(x)) by vpmaddubsw, the pair
+// sums added by vpmaddwd). Taps a..d of 32 channels are interleaved bytewise by
+// vpunpck{l,h}bw(a, b), (c, d) and then vpunpck{l,h}wd, which works within 128-bit halves:
+// vector j holds channels 4j..4j+3 in its low half and 16+4j..16+4j+3 in its high half, four
+// consecutive taps each. The filter is interleaved the same way once per block; a last quad's
+// missing taps have zero weights (their input is any readable tap).
+inline constexpr int32_t kDepthwiseBlock = 32;
+// Taps per call the fast path takes (a 5x5 filter; larger ones take the 16-channel path).
+inline constexpr int32_t kDepthwiseMaxQuads = 7;
+
+// Bytes a, b, c, d of each channel (32 channels each) rearranged into out[0..3] as above.
+inline void InterleaveQuad(__m256i a, __m256i b, __m256i c, __m256i d, __m256i out[4]) {
+  const __m256i ab_low = _mm256_unpacklo_epi8(a, b);
+  const __m256i ab_high = _mm256_unpackhi_epi8(a, b);
+  const __m256i cd_low = _mm256_unpacklo_epi8(c, d);
+  const __m256i cd_high = _mm256_unpackhi_epi8(c, d);
+  out[0] = _mm256_unpacklo_epi16(ab_low, cd_low);
+  out[1] = _mm256_unpackhi_epi16(ab_low, cd_low);
+  out[2] = _mm256_unpacklo_epi16(ab_high, cd_high);
+  out[3] = _mm256_unpackhi_epi16(ab_high, cd_high);
+}
+
+// acc[j] += the quad products of the taps tap(0) .. tap(4 * quads - 1) (each a pointer to 32
+// readable input bytes) with weights[4 * q + j]; lanes ordered as in InterleaveQuad.
+template <typename TapPointer>
+inline void DepthwiseQuads(const TapPointer& tap, int32_t quads, const __m256i* weights,
+                           __m256i acc[4]) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int32_t q = 0; q < quads; ++q, weights += 4) {
+    __m256i x[4];
+    InterleaveQuad(Load(tap(4 * q)), Load(tap(4 * q + 1)), Load(tap(4 * q + 2)),
+                   Load(tap(4 * q + 3)), x);
+    for (int32_t j = 0; j < 4; ++j) {
+      // Each pair sum is at most 2 * 128 * 127 in magnitude: no saturation (top of file).
+      const __m256i pairs =
+          _mm256_maddubs_epi16(_mm256_abs_epi8(x[j]), _mm256_sign_epi8(weights[j], x[j]));
+      acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(pairs, ones));
+    }
+  }
+}
+
+// sums[i] (channels 8i..8i+7 in order) += the products of the single taps tap(first) ..
+// tap(first + count - 1) with weights[s][i], each weight the int16 w in the low half of an
+// int32 lane and 0 in the high half: vpmaddwd of the sign-extended x with it is x * w.
+template <typename TapPointer>
+inline void DepthwiseSingles(const TapPointer& tap, int32_t first, int32_t count,
+                             const __m256i (*weights)[4], __m256i sums[4]) {
+  for (int32_t s = 0; s < count; ++s) {
+    const int8_t* x = tap(first + s);
+    for (int32_t i = 0; i < 4; ++i) {
+      sums[i] = _mm256_add_epi32(
+          sums[i],
+          _mm256_madd_epi16(_mm256_cvtepi8_epi32(_mm_loadl_epi64(
+                                reinterpret_cast<const __m128i*>(x + ptrdiff_t{8} * i))),
+                            weights[s][i]));
+    }
+  }
+}
+
+// integr8::Requantize of an accumulator (the bias included) for eight channels at once, when
+// every shift n is at least 32. t = acc * m + 2^(n-1) is exact in a signed 64-bit lane
+// (|acc * m| < 2^62, 2^(n-1) <= 2^61); its high 32 bits, read as int32, are floor(t / 2^32),
+// and an arithmetic shift of those by n - 32 (in [0, 30]) gives floor(t / 2^n) = r =
+// MultiplyByQuantizedMultiplier(acc, m, n). With n >= 32, |r| < 2^31 - 128, so z_out + r and
+// the clamp are exact in 32-bit lanes.
+class RequantizeEight {
+ public:
+  RequantizeEight() = default;  // for arrays assigned before use
+  // Channels channel .. channel + 7; every shift (of these, or the per-tensor one) >= 32.
+  RequantizeEight(const RequantizeParams& requantize, int32_t channel) {
+    __m256i multiplier;
+    __m256i shift;
+    if (requantize.per_channel) {
+      multiplier = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(requantize.multipliers +
+                                                                      channel));
+      shift = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(requantize.shifts + channel));
+    } else {
+      multiplier = _mm256_set1_epi32(requantize.multipliers[0]);
+      shift = _mm256_set1_epi32(requantize.shifts[0]);
+    }
+    const __m256i one = _mm256_set1_epi64x(1);
+    multiplier_even_ = multiplier;
+    multiplier_odd_ = _mm256_srli_epi64(multiplier, 32);
+    const __m256i shift_even = _mm256_and_si256(shift, _mm256_set1_epi64x(0xFFFFFFFF));
+    const __m256i shift_odd = _mm256_srli_epi64(shift, 32);
+    rounding_even_ = _mm256_sllv_epi64(one, _mm256_sub_epi64(shift_even, one));
+    rounding_odd_ = _mm256_sllv_epi64(one, _mm256_sub_epi64(shift_odd, one));
+    low_shift_ = _mm256_sub_epi32(shift, _mm256_set1_epi32(32));
+    zero_point_ = _mm256_set1_epi32(requantize.output_zero_point);
+    min_ = _mm256_set1_epi32(requantize.activation_min);
+    max_ = _mm256_set1_epi32(requantize.activation_max);
+  }
+
+  // The eight requantized int32 values (in the activation range) of the accumulators (the
+  // bias included).
+  __m256i Apply(__m256i acc) const {
+    const __m256i even =
+        _mm256_add_epi64(_mm256_mul_epi32(acc, multiplier_even_), rounding_even_);
+    const __m256i odd = _mm256_add_epi64(
+        _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), multiplier_odd_), rounding_odd_);
+    // The high halves of t, even channels moved down into the even dwords.
+    __m256i y = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+    y = _mm256_add_epi32(_mm256_srav_epi32(y, low_shift_), zero_point_);
+    return _mm256_min_epi32(_mm256_max_epi32(y, min_), max_);
+  }
+
+ private:
+  __m256i multiplier_even_;
+  __m256i multiplier_odd_;
+  __m256i rounding_even_;
+  __m256i rounding_odd_;
+  __m256i low_shift_;
+  __m256i zero_point_;
+  __m256i min_;
+  __m256i max_;
+};
+
+// True when every shift of channels [channel, channel + count) is at least 32.
+inline bool ShiftsAtLeast32(const RequantizeParams& requantize, int32_t channel, int32_t count) {
+  if (!requantize.per_channel) return requantize.shifts[0] >= 32;
+  for (int32_t c = channel; c < channel + count; ++c) {
+    if (requantize.shifts[c] < 32) return false;
+  }
+  return true;
+}
+
+// Output channels [channel, channel + kDepthwiseBlock) of a depthwise convolution with
+// depth_multiplier 1 and at most 4 * kDepthwiseMaxQuads taps, channel + kDepthwiseBlock <=
+// output_channels (so every 32-byte input and filter load stays inside its pixel or tap).
+// Interior output pixels read their taps at fixed offsets from the window's origin; border
+// ones read input_zero_point from a padding vector for the taps outside the input.
+inline void DepthwiseBlock(const DepthwiseConv2dParams& params, const int8_t* input,
+                           const int8_t* filter, const int32_t* bias, int32_t channel,
+                           int8_t* output) {
+  const int32_t input_height = params.input_height;
+  const int32_t input_width = params.input_width;
+  const int32_t channels = params.input_channels;  // == output channels here
+  const int32_t filter_height = params.filter_height;
+  const int32_t filter_width = params.filter_width;
+  const int32_t dilation_height = params.dilation_height;
+  const int32_t dilation_width = params.dilation_width;
+  const int32_t output_height = OutputHeight(params);
+  const int32_t output_width = OutputWidth(params);
+  const int32_t taps = filter_height * filter_width;
+  // Quads of taps, then singles: one or two taps left over go through DepthwiseSingles,
+  // cheaper than a quad of mostly zero weights; three left over make a last quad.
+  const int32_t singles = taps % 4 == 3 ? 0 : taps % 4;
+  const int32_t quads = (taps - singles + 3) / 4;
+  const int32_t entries = 4 * quads + singles;  // <= 4 * kDepthwiseMaxQuads
+
+  __m256i weights[kDepthwiseMaxQuads * 4];
+  for (int32_t q = 0; q < quads; ++q) {
+    __m256i w[4];
+    for (int32_t i = 0; i < 4; ++i) {
+      const int32_t tap = 4 * q + i;
+      w[i] = tap < taps ? Load(filter + static_cast<ptrdiff_t>(tap) * channels + channel)
+                        : _mm256_setzero_si256();
+    }
+    InterleaveQuad(w[0], w[1], w[2], w[3], weights + ptrdiff_t{4} * q);
+  }
+  __m256i single_weights[2][4];
+  for (int32_t s = 0; s < singles; ++s) {
+    const int8_t* taps_filter =
+        filter + static_cast<ptrdiff_t>(4 * quads + s) * channels + channel;
+    for (int32_t i = 0; i < 4; ++i) {
+      single_weights[s][i] = _mm256_and_si256(
+          _mm256_cvtepi8_epi32(
+              _mm_loadl_epi64(reinterpret_cast<const __m128i*>(taps_filter + ptrdiff_t{8} * i))),
+          _mm256_set1_epi32(0xFFFF));
+    }
+  }
+  // Input offset of each tap from the window's origin; the last quad's missing taps repeat
+  // the last tap (their weights are zero).
+  ptrdiff_t offsets[kDepthwiseMaxQuads * 4];
+  int32_t tap_y[kDepthwiseMaxQuads * 4];
+  int32_t tap_x[kDepthwiseMaxQuads * 4];
+  for (int32_t t = 0; t < entries; ++t) {
+    const int32_t tap = t < taps ? t : taps - 1;
+    tap_y[t] = dilation_height * (tap / filter_width);
+    tap_x[t] = dilation_width * (tap % filter_width);
+    offsets[t] = (static_cast<ptrdiff_t>(tap_y[t]) * input_width + tap_x[t]) * channels;
+  }
+
+  const bool eight_wide = ShiftsAtLeast32(params.requantize, channel, kDepthwiseBlock);
+  RequantizeEight eights[kDepthwiseBlock / 8];
+  RequantizeFour fours[kDepthwiseBlock / kTileColumns];
+  // The accumulators start at the bias (in InterleaveQuad's lane order) when RequantizeEight
+  // requantizes them, at zero when RequantizeFour adds the bias.
+  __m256i acc_start[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
+                          _mm256_setzero_si256(), _mm256_setzero_si256()};
+  if (eight_wide) {
+    for (int32_t i = 0; i < kDepthwiseBlock / 8; ++i) {
+      eights[i] = RequantizeEight(params.requantize, channel + 8 * i);
+    }
+    const __m256i* block_bias = reinterpret_cast<const __m256i*>(bias + channel);
+    const __m256i bias_low = _mm256_loadu_si256(block_bias);        // channels 0-7
+    const __m256i bias_middle = _mm256_loadu_si256(block_bias + 1);  // 8-15
+    const __m256i bias_high = _mm256_loadu_si256(block_bias + 2);    // 16-23
+    const __m256i bias_top = _mm256_loadu_si256(block_bias + 3);     // 24-31
+    acc_start[0] = _mm256_permute2x128_si256(bias_low, bias_high, 0x20);
+    acc_start[1] = _mm256_permute2x128_si256(bias_low, bias_high, 0x31);
+    acc_start[2] = _mm256_permute2x128_si256(bias_middle, bias_top, 0x20);
+    acc_start[3] = _mm256_permute2x128_si256(bias_middle, bias_top, 0x31);
+  } else {
+    for (int32_t i = 0; i < kDepthwiseBlock / kTileColumns; ++i) {
+      fours[i] = RequantizeFour(params.requantize, bias, channel + kTileColumns * i,
+                                kTileColumns);
+    }
+  }
+  alignas(32) int8_t padding[kDepthwiseBlock];
+  std::memset(padding, params.input_zero_point, sizeof padding);
+
+  // Output columns [x_begin, x_end) have every tap's column inside the input.
+  const int32_t x_begin = (params.padding_width + params.stride_width - 1) / params.stride_width;
+  const int32_t x_last_numerator =
+      input_width - 1 + params.padding_width - dilation_width * (filter_width - 1);
+  int32_t x_end = x_last_numerator < 0 ? 0 : x_last_numerator / params.stride_width + 1;
+  if (x_end > output_width) x_end = output_width;
+
+  int8_t* output_pixel = output + channel;
+  for (int32_t batch = 0; batch < params.batches; ++batch) {
+    const int8_t* image =
+        input + static_cast<ptrdiff_t>(batch * input_height) * input_width * channels + channel;
+    for (int32_t out_y = 0; out_y < output_height; ++out_y) {
+      const int32_t in_y_origin = out_y * params.stride_height - params.padding_height;
+      const bool row_inside =
+          in_y_origin >= 0 && in_y_origin + dilation_height * (filter_height - 1) < input_height;
+      for (int32_t out_x = 0; out_x < output_width; ++out_x, output_pixel += channels) {
+        const int32_t in_x_origin = out_x * params.stride_width - params.padding_width;
+        // Lanes ordered as in InterleaveQuad; exact, see the top of this file.
+        __m256i acc[4] = {acc_start[0], acc_start[1], acc_start[2], acc_start[3]};
+        // Channels 0-7, 8-15, 16-23, 24-31 of the block once the quads are done.
+        __m256i sums[4];
+        const auto finish_quads = [&acc, &sums] {
+          sums[0] = _mm256_permute2x128_si256(acc[0], acc[1], 0x20);
+          sums[1] = _mm256_permute2x128_si256(acc[2], acc[3], 0x20);
+          sums[2] = _mm256_permute2x128_si256(acc[0], acc[1], 0x31);
+          sums[3] = _mm256_permute2x128_si256(acc[2], acc[3], 0x31);
+        };
+        if (row_inside && out_x >= x_begin && out_x < x_end) {
+          const int8_t* origin =
+              image + (static_cast<ptrdiff_t>(in_y_origin) * input_width + in_x_origin) *
+                          channels;
+          const auto tap = [origin, &offsets](int32_t t) { return origin + offsets[t]; };
+          DepthwiseQuads(tap, quads, weights, acc);
+          finish_quads();
+          DepthwiseSingles(tap, 4 * quads, singles, single_weights, sums);
+        } else {
+          const int8_t* pointers[kDepthwiseMaxQuads * 4];
+          for (int32_t t = 0; t < entries; ++t) {
+            const int32_t in_y = in_y_origin + tap_y[t];
+            const int32_t in_x = in_x_origin + tap_x[t];
+            // Padding holds real zero, whose raw value is input_zero_point.
+            pointers[t] = in_y >= 0 && in_y < input_height && in_x >= 0 && in_x < input_width
+                              ? image + (static_cast<ptrdiff_t>(in_y) * input_width + in_x) *
+                                            channels
+                              : padding;
+          }
+          const auto tap = [&pointers](int32_t t) { return pointers[t]; };
+          DepthwiseQuads(tap, quads, weights, acc);
+          finish_quads();
+          DepthwiseSingles(tap, 4 * quads, singles, single_weights, sums);
+        }
+        if (eight_wide) {
+          // The values are in the activation range, so the saturating packs are exact.
+          const __m256i low =
+              _mm256_packs_epi32(eights[0].Apply(sums[0]), eights[1].Apply(sums[1]));
+          const __m256i high =
+              _mm256_packs_epi32(eights[2].Apply(sums[2]), eights[3].Apply(sums[3]));
+          const __m256i bytes = _mm256_permutevar8x32_epi32(
+              _mm256_packs_epi16(low, high), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(output_pixel), bytes);
+        } else {
+          alignas(32) int32_t lanes[kDepthwiseBlock];
+          for (int32_t i = 0; i < 4; ++i) {
+            _mm256_store_si256(reinterpret_cast<__m256i*>(lanes + ptrdiff_t{8} * i),
+                               sums[i]);
+          }
+          for (int32_t i = 0; i < kDepthwiseBlock / kTileColumns; ++i) {
+            fours[i].Store(
+                _mm_load_si128(reinterpret_cast<const __m128i*>(lanes + ptrdiff_t{4} * i)),
+                kTileColumns, output_pixel + ptrdiff_t{kTileColumns} * i);
+          }
+        }
+      }
+    }
+  }
 }
 
 }  // namespace internal
@@ -847,9 +1142,9 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
   return Status::kOk;
 }
 
-// integr8::DepthwiseConv2d: for each output pixel, 16 channels at a time; output channel c
-// reads input channel c / depth_multiplier, a padded tap reads input_zero_point. Same Status,
-// same output bytes.
+// integr8::DepthwiseConv2d: for each output pixel, 32 channels at a time (DepthwiseBlock) or
+// 16 at a time; output channel c reads input channel c / depth_multiplier, a padded tap reads
+// input_zero_point. Same Status, same output bytes.
 template <typename Activation, typename Weight, typename Bias, Checks kChecks = Checks::kAtEntry>
 Status DepthwiseConv2d(const DepthwiseConv2dParams& params, const Activation* input,
                        const Weight* filter, const Bias* bias, Activation* output) {
@@ -871,8 +1166,18 @@ Status DepthwiseConv2d(const DepthwiseConv2dParams& params, const Activation* in
   // Index arithmetic stays in int32: validation bounded every buffer's element count and
   // the padded input extents by INT32_MAX; a pointer offset is widened to ptrdiff_t before
   // its last product. Channel blocks are the outer loop so that each block's requantization
-  // constants are built once.
-  for (int32_t channel = 0; channel < output_channels; channel += internal::kDepthwiseChannels) {
+  // constants are built once. With depth_multiplier 1 and at most 28 taps, the full blocks
+  // of 32 channels take the fast path (internal::DepthwiseBlock), the rest the loop below.
+  int32_t first_channel = 0;
+  if (params.depth_multiplier == 1 &&
+      filter_height * filter_width <= 4 * internal::kDepthwiseMaxQuads) {
+    first_channel = output_channels - output_channels % internal::kDepthwiseBlock;
+    for (int32_t channel = 0; channel < first_channel; channel += internal::kDepthwiseBlock) {
+      internal::DepthwiseBlock(params, input, filter, bias, channel, output);
+    }
+  }
+  for (int32_t channel = first_channel; channel < output_channels;
+       channel += internal::kDepthwiseChannels) {
     const int32_t count = output_channels - channel < internal::kDepthwiseChannels
                               ? output_channels - channel
                               : internal::kDepthwiseChannels;
