@@ -303,6 +303,57 @@ void ExpectSameDepthwise(const DepthwiseConv2dParams& params, const std::vector<
       spread);
 }
 
+// Filter and bias that put every accumulator at the bound when the input is all -128:
+// w = -127 / +127 alternating by channel, with the largest / most negative bias.
+struct BoundDepthwiseOperands {
+  BoundDepthwiseOperands(int32_t channels, int32_t products)
+      : filter(U(products) * U(channels)), bias(U(channels)) {
+    for (int32_t c = 0; c < channels; ++c) {
+      for (int32_t tap = 0; tap < products; ++tap) {
+        filter[U(tap * channels + c)] = static_cast<int8_t>(c % 2 == 0 ? -127 : 127);
+      }
+      bias[U(c)] = c % 2 == 0 ? MaxBias(products) : -MaxBias(products);
+    }
+  }
+  std::vector<int8_t> filter;
+  std::vector<int32_t> bias;
+};
+
+// Completes `params` (batches, channels, depth multiplier, filter, stride, dilation and
+// padding set) with a random input zero point, an input up to `extra` rows and columns larger
+// than the filter needs, random operands and requantization, and compares with the portable
+// kernel. wide_shifts forces every shift into [32, 62] (the fast path's eight-wide
+// requantization), 32 and 62 themselves included.
+void ExpectRandomDepthwiseMatches(Random& random, DepthwiseConv2dParams params, int32_t extra,
+                                  bool wide_shifts, OutputSpread* spread) {
+  params.input_zero_point = random.ZeroPoint();
+  const int32_t min_height = std::max(
+      1, params.dilation_height * (params.filter_height - 1) + 1 - 2 * params.padding_height);
+  const int32_t min_width = std::max(
+      1, params.dilation_width * (params.filter_width - 1) + 1 - 2 * params.padding_width);
+  params.input_height = min_height + random.Uniform(0, extra);
+  params.input_width = min_width + random.Uniform(0, extra);
+  const int32_t channels = DepthwiseOutputChannels(params);
+  const int32_t products = params.filter_height * params.filter_width;
+  const std::vector<int8_t> input =
+      random.Int8(U(ElementCount(params.batches, params.input_height, params.input_width,
+                                 params.input_channels)),
+                  kActivationMin, kActivationMax);
+  const std::vector<int8_t> filter =
+      random.Int8(U(products) * U(channels), kWeightMin, kWeightMax);
+  const std::vector<int32_t> bias = random.Bias(U(channels), products);
+  Requantization requantization;
+  RandomRequantization(random, channels, TypicalAccumulator(products, bias), &requantization);
+  if (wide_shifts) {
+    for (int32_t& shift : requantization.shifts) {
+      const int32_t pick = random.Uniform(0, 9);
+      shift = pick == 0 ? 32 : pick == 1 ? kShiftMax : std::clamp(shift, 32, kShiftMax);
+    }
+  }
+  params.requantize = requantization.params;
+  ASSERT_NO_FATAL_FAILURE(ExpectSameDepthwise(params, input, filter, bias, spread));
+}
+
 // Channels 1..70 (every remainder of the 16-channel block), depth multipliers 1..3, filters
 // up to 5x5, strides, dilations and paddings up to 3, 1..3 batches.
 TEST(X86BackendDepthwiseTest, MatchesPortableOnRandomShapes) {
@@ -321,27 +372,8 @@ TEST(X86BackendDepthwiseTest, MatchesPortableOnRandomShapes) {
     params.dilation_width = random.Percent(60) ? 1 : random.Uniform(2, 3);
     params.padding_height = random.Uniform(0, 3);
     params.padding_width = random.Uniform(0, 3);
-    params.input_zero_point = random.ZeroPoint();
-    const int32_t min_height = std::max(
-        1, params.dilation_height * (params.filter_height - 1) + 1 - 2 * params.padding_height);
-    const int32_t min_width = std::max(
-        1, params.dilation_width * (params.filter_width - 1) + 1 - 2 * params.padding_width);
-    params.input_height = min_height + random.Uniform(0, 9);
-    params.input_width = min_width + random.Uniform(0, 9);
-    const int32_t channels = DepthwiseOutputChannels(params);
-    const int32_t products = params.filter_height * params.filter_width;
-    const std::vector<int8_t> input =
-        random.Int8(U(ElementCount(params.batches, params.input_height, params.input_width,
-                                   params.input_channels)),
-                    kActivationMin, kActivationMax);
-    const std::vector<int8_t> filter =
-        random.Int8(U(products) * U(channels), kWeightMin, kWeightMax);
-    const std::vector<int32_t> bias = random.Bias(U(channels), products);
-    Requantization requantization;
-    RandomRequantization(random, channels, TypicalAccumulator(products, bias), &requantization);
-    params.requantize = requantization.params;
     SCOPED_TRACE("trial " + std::to_string(trial));
-    ASSERT_NO_FATAL_FAILURE(ExpectSameDepthwise(params, input, filter, bias, &spread));
+    ASSERT_NO_FATAL_FAILURE(ExpectRandomDepthwiseMatches(random, params, 9, false, &spread));
   }
   ExpectSpread(spread);
 }
@@ -364,19 +396,12 @@ TEST(X86BackendDepthwiseTest, AccumulatorsAtTheBoundThroughPadding) {
   BoundRequantization requantization(kChannels);
   params.requantize = requantization.params;
   const std::vector<int8_t> input(2 * 3 * kChannels, -128);
-  std::vector<int8_t> filter(kProducts * kChannels);
-  std::vector<int32_t> bias(kChannels);
-  for (int32_t c = 0; c < kChannels; ++c) {
-    for (int32_t tap = 0; tap < kProducts; ++tap) {
-      filter[U(tap * kChannels + c)] = static_cast<int8_t>(c % 2 == 0 ? -127 : 127);
-    }
-    bias[U(c)] = c % 2 == 0 ? MaxBias(kProducts) : -MaxBias(kProducts);
-  }
+  const BoundDepthwiseOperands bound(kChannels, kProducts);
   OutputSpread spread;
-  ExpectSameDepthwise(params, input, filter, bias, &spread);
+  ExpectSameDepthwise(params, input, bound.filter, bound.bias, &spread);
   std::vector<int8_t> output(2 * 3 * kChannels);
-  ASSERT_EQ(backend::x86::DepthwiseConv2d(params, input.data(), filter.data(), bias.data(),
-                                          output.data()),
+  ASSERT_EQ(backend::x86::DepthwiseConv2d(params, input.data(), bound.filter.data(),
+                                          bound.bias.data(), output.data()),
             Status::kOk);
   EXPECT_EQ(output[0], Requantize(INT32_MAX, requantization.multipliers[0], 55, 0, -128, 127));
   EXPECT_EQ(output[1], Requantize(-INT32_MAX, requantization.multipliers[1], 55, 0, -128, 127));
@@ -403,33 +428,9 @@ TEST(X86BackendDepthwiseTest, MatchesPortableOnWideChannels) {
     params.dilation_width = random.Percent(70) ? 1 : random.Uniform(2, 3);
     params.padding_height = random.Uniform(0, 3);
     params.padding_width = random.Uniform(0, 3);
-    params.input_zero_point = random.ZeroPoint();
-    const int32_t min_height = std::max(
-        1, params.dilation_height * (params.filter_height - 1) + 1 - 2 * params.padding_height);
-    const int32_t min_width = std::max(
-        1, params.dilation_width * (params.filter_width - 1) + 1 - 2 * params.padding_width);
-    params.input_height = min_height + random.Uniform(0, 7);
-    params.input_width = min_width + random.Uniform(0, 7);
-    const int32_t channels = DepthwiseOutputChannels(params);
-    const int32_t products = params.filter_height * params.filter_width;
-    const std::vector<int8_t> input =
-        random.Int8(U(ElementCount(params.batches, params.input_height, params.input_width,
-                                   params.input_channels)),
-                    kActivationMin, kActivationMax);
-    const std::vector<int8_t> filter =
-        random.Int8(U(products) * U(channels), kWeightMin, kWeightMax);
-    const std::vector<int32_t> bias = random.Bias(U(channels), products);
-    Requantization requantization;
-    RandomRequantization(random, channels, TypicalAccumulator(products, bias), &requantization);
-    if (random.Percent(50)) {
-      for (int32_t& shift : requantization.shifts) {
-        const int32_t pick = random.Uniform(0, 9);
-        shift = pick == 0 ? 32 : pick == 1 ? kShiftMax : std::clamp(shift, 32, kShiftMax);
-      }
-    }
-    params.requantize = requantization.params;
     SCOPED_TRACE("trial " + std::to_string(trial));
-    ASSERT_NO_FATAL_FAILURE(ExpectSameDepthwise(params, input, filter, bias, &spread));
+    ASSERT_NO_FATAL_FAILURE(ExpectRandomDepthwiseMatches(random, params, 7, random.Percent(50),
+                                                         &spread));
   }
   ExpectSpread(spread);
 }
@@ -458,17 +459,11 @@ TEST(X86BackendDepthwiseTest, WideAccumulatorsAtTheBound) {
         std::fill(requantization.shifts.begin(), requantization.shifts.end(), shift);
         params.requantize = requantization.params;
         const std::vector<int8_t> input(U(size * (size + 1) * kChannels), -128);
-        std::vector<int8_t> filter(kProducts * kChannels);
-        std::vector<int32_t> bias(kChannels);
-        for (int32_t c = 0; c < kChannels; ++c) {
-          for (int32_t tap = 0; tap < kProducts; ++tap) {
-            filter[U(tap * kChannels + c)] = static_cast<int8_t>(c % 2 == 0 ? -127 : 127);
-          }
-          bias[U(c)] = c % 2 == 0 ? MaxBias(kProducts) : -MaxBias(kProducts);
-        }
+        const BoundDepthwiseOperands bound(kChannels, kProducts);
         SCOPED_TRACE("shift " + std::to_string(shift));
         OutputSpread spread;
-        ASSERT_NO_FATAL_FAILURE(ExpectSameDepthwise(params, input, filter, bias, &spread));
+        ASSERT_NO_FATAL_FAILURE(
+            ExpectSameDepthwise(params, input, bound.filter, bound.bias, &spread));
       }
     }
   }
