@@ -5,8 +5,9 @@
 
 // INTEGR8_CHECK(status_expression): parameter validation at a kernel's entry. The expression
 // yields an integr8::Status; anything but kOk is returned at once, before any output is
-// written. Firmware whose models are validated at compile time (generated graphs
-// static_assert every layer's parameters) may define INTEGR8_UNCHECKED to drop these checks.
+// written. The compile-time graph already skips them (its layers call kernels with
+// Checks::kProvenByCaller, see kernels/validation.h); firmware that calls kernels directly
+// with parameters proven some other way may define INTEGR8_UNCHECKED to drop them everywhere.
 #ifndef INTEGR8_CHECK
 #ifdef INTEGR8_UNCHECKED
 #define INTEGR8_CHECK(status_expression) static_cast<void>(0)
