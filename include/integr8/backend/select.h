@@ -52,22 +52,13 @@ using ::integr8::backend::x86::DepthwiseConv2d;
 using ::integr8::backend::x86::Linear;
 using ::integr8::MaxPool2d;
 inline constexpr const char* kName = ::integr8::backend::x86::kName;
-
-// The scratch form every choice offers; this Conv2d needs none.
-constexpr size_t Conv2dScratchBytes(const Conv2dParams& /*params*/) { return 0; }
-template <typename Activation, typename Weight, typename Bias,
-          Checks kChecks = Checks::kAtEntry>
-Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight* filter,
-              const Bias* bias, Activation* output, int8_t* /*scratch*/,
-              size_t /*scratch_bytes*/) {
-  return ::integr8::backend::x86::Conv2d<Activation, Weight, Bias, kChecks>(
-      params, input, filter, bias, output);
-}
 }  // namespace integr8::backend::allocation_free
 
 #elif defined(__ARM_FEATURE_DSP) && !defined(INTEGR8_BACKEND_PORTABLE)
 
 #include "integr8/backend/arm_dsp.h"
+
+#define INTEGR8_SELECT_CONV2D_TAKES_SCRATCH_ 1
 
 // Conv2d with scratch is the DSP backend's; without scratch, and DepthwiseConv2d, the
 // portable kernels'.
@@ -89,19 +80,27 @@ using ::integr8::DepthwiseConv2d;
 using ::integr8::Linear;
 using ::integr8::MaxPool2d;
 inline constexpr const char* kName = "portable";
+}  // namespace integr8::backend::allocation_free
 
-// The scratch form every choice offers; this Conv2d needs none.
+#endif
+
+#ifdef INTEGR8_SELECT_CONV2D_TAKES_SCRATCH_
+#undef INTEGR8_SELECT_CONV2D_TAKES_SCRATCH_
+#else
+// The scratch form every choice offers, for the choices whose Conv2d needs none: it calls the
+// five-argument Conv2d chosen above.
+namespace integr8::backend::allocation_free {
 constexpr size_t Conv2dScratchBytes(const Conv2dParams& /*params*/) { return 0; }
 template <typename Activation, typename Weight, typename Bias,
           Checks kChecks = Checks::kAtEntry>
 Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight* filter,
               const Bias* bias, Activation* output, int8_t* /*scratch*/,
               size_t /*scratch_bytes*/) {
-  return ::integr8::Conv2d<Activation, Weight, Bias, kChecks>(
+  // Qualified, so that argument-dependent lookup does not add integr8::Conv2d as well.
+  return ::integr8::backend::allocation_free::Conv2d<Activation, Weight, Bias, kChecks>(
       params, input, filter, bias, output);
 }
 }  // namespace integr8::backend::allocation_free
-
 #endif
 
 #if defined(INTEGR8_BACKEND_EIGEN)
