@@ -65,13 +65,11 @@ Status RunMlpPortable(const int8_t* input, int8_t* output, Activations& activati
   int8_t* hidden1 = activations.tensors[0].data();
   int8_t* hidden2 = activations.tensors[1].data();
   INTEGR8_BENCH_RETURN_IF_ERROR(Linear(Batched(model::kLayer1Params, batches), input,
-                                                model::kLayer1Weights, model::kLayer1Bias,
-                                                hidden1));
+                                       model::kLayer1Weights, model::kLayer1Bias, hidden1));
   INTEGR8_BENCH_RETURN_IF_ERROR(Linear(Batched(model::kLayer3Params, batches), hidden1,
-                                                model::kLayer3Weights, model::kLayer3Bias,
-                                                hidden2));
+                                       model::kLayer3Weights, model::kLayer3Bias, hidden2));
   return Linear(Batched(model::kLayer5Params, batches), hidden2, model::kLayer5Weights,
-                         model::kLayer5Bias, output);
+                model::kLayer5Bias, output);
 }
 
 Status RunConvNetPortable(const int8_t* input, int8_t* output, Activations& activations) {
@@ -80,17 +78,17 @@ Status RunConvNetPortable(const int8_t* input, int8_t* output, Activations& acti
   int8_t* a = activations.tensors[0].data();
   int8_t* b = activations.tensors[1].data();
   INTEGR8_BENCH_RETURN_IF_ERROR(Conv2d(Batched(model::kLayer0Params, batches), input,
-                                                model::kLayer0Filter, model::kLayer0Bias, a));
+                                       model::kLayer0Filter, model::kLayer0Bias, a));
   INTEGR8_BENCH_RETURN_IF_ERROR(MaxPool2d(Batched(model::kLayer3Params, batches), a, b));
   INTEGR8_BENCH_RETURN_IF_ERROR(Conv2d(Batched(model::kLayer4Params, batches), b,
-                                                model::kLayer4Filter, model::kLayer4Bias, a));
+                                       model::kLayer4Filter, model::kLayer4Bias, a));
   INTEGR8_BENCH_RETURN_IF_ERROR(MaxPool2d(Batched(model::kLayer7Params, batches), a, b));
   INTEGR8_BENCH_RETURN_IF_ERROR(Conv2d(Batched(model::kLayer8Params, batches), b,
-                                                model::kLayer8Filter, model::kLayer8Bias, a));
+                                       model::kLayer8Filter, model::kLayer8Bias, a));
   INTEGR8_BENCH_RETURN_IF_ERROR(MaxPool2d(Batched(model::kLayer11Params, batches), a, b));
   // The 3x3x32 NHWC feature map of each sample is its flattened Linear input.
   return Linear(Batched(model::kLayer13Params, batches), b, model::kLayer13Weights,
-                         model::kLayer13Bias, output);
+                model::kLayer13Bias, output);
 }
 
 #undef INTEGR8_BENCH_RETURN_IF_ERROR
