@@ -48,6 +48,14 @@ common="-std=c++17 -Wall -Wextra -I$root/include"
     printf '{"directory": "%s", "file": "%s", "command": "clang++ %s -c %s"}' \
       "$build" "$tu" "$flags" "$tu"
   done < <(cd include && find integr8 -name '*.h' | sort)
+  # The x86 backend once more per vpdpbusd variant: on a VNNI target, and emulated.
+  for variant in "vnni|-mavx2 -mfma -mavxvnni" "emulated_vnni|-mavx2 -mfma -DINTEGR8_X86_EMULATE_VNNI=1"; do
+    tu="$build/tus/integr8_backend_x86_${variant%%|*}.cpp"
+    printf '#include <integr8/backend/x86.h>\n' > "$tu.new"
+    cmp -s "$tu.new" "$tu" 2>/dev/null && rm "$tu.new" || mv "$tu.new" "$tu"
+    printf ',\n{"directory": "%s", "file": "%s", "command": "clang++ %s %s -c %s"}' \
+      "$build" "$tu" "$common" "${variant#*|}" "$tu"
+  done
   printf ',\n{"directory": "%s", "file": "%s", "command": "clang++ %s %s -I%s -I%s -DINTEGR8_HEADERS_SHA256=\\"0\\" -c %s"}\n' \
     "$root" "$root/python/src/core.cpp" "$common" "$pybind_system" \
     "$root/examples/host" "$root/python/integr8/bundled" "$root/python/src/core.cpp"

@@ -2,7 +2,10 @@
 // Conv2d, the same checks for DepthwiseConv2d (random shapes, accumulators at the bound,
 // rejected inputs, golden vectors), shapes that put every vector tail, tile remainder and
 // im2col block boundary somewhere, and the compile-time selection. Compiled with -mavx2 -mfma
-// and registered only when the compiler and this CPU support AVX2 (tests/CMakeLists.txt).
+// and registered only when the compiler and this CPU support AVX2 (tests/CMakeLists.txt),
+// once per product step: AVX2's (inline assembly and intrinsics), vpdpbusd emulated, and
+// vpdpbusd itself where this CPU has it; the vpdpbusd builds also check it against its
+// definition.
 #include "integr8/backend/x86.h"
 
 #include <gtest/gtest.h>
@@ -53,8 +56,9 @@ static_assert(std::is_same_v<decltype(&backend::x86::Conv2d<int8_t, int8_t, int3
 static_assert(
     std::is_same_v<decltype(&backend::x86::DepthwiseConv2d<int8_t, int8_t, int32_t>),
                    decltype(&integr8::DepthwiseConv2d<int8_t, int8_t, int32_t>)>);
-static_assert(std::string_view(backend::selected::kName) == "x86-avx2");
-static_assert(std::string_view(backend::allocation_free::kName) == "x86-avx2");
+// The build names the product step it chose with its flags (tests/CMakeLists.txt).
+static_assert(std::string_view(backend::selected::kName) == INTEGR8_EXPECTED_X86_BACKEND);
+static_assert(std::string_view(backend::allocation_free::kName) == INTEGR8_EXPECTED_X86_BACKEND);
 
 TEST(X86BackendSelectTest, SelectedIsTheX86Backend) {
   using LinearFunction = Status (*)(const LinearParams&, const int8_t*, const int8_t*,
@@ -80,6 +84,61 @@ TEST(X86BackendSelectTest, SelectedIsTheX86Backend) {
   EXPECT_EQ(PoolFunction{&backend::allocation_free::MaxPool2d<int8_t>}, portable_max_pool);
   EXPECT_EQ(PoolFunction{&backend::selected::MaxPool2d<int8_t>}, portable_max_pool);
 }
+
+#if INTEGR8_X86_VNNI || INTEGR8_X86_EMULATE_VNNI
+// --- vpdpbusd -----------------------------------------------------------------------------
+
+// What vpdpbusd writes to one 32-bit lane (Intel SDM): acc plus the four products of the
+// lane's unsigned bytes of u and signed bytes of s, wrapped to 32 bits.
+int32_t DotQuadsLane(int32_t acc, const uint8_t u[4], const int8_t s[4]) {
+  int64_t sum = acc;
+  for (int j = 0; j < 4; ++j) sum += int64_t{u[j]} * s[j];
+  return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(sum)));
+}
+
+// Every byte value on both sides, accumulators near both int32 ends (the sum wraps there),
+// and the step's own operands: |x| = 128 as the unsigned byte 0x80.
+TEST(X86BackendDotQuadsTest, MatchesTheInstructionDefinition) {
+  Random random(20261123);
+  for (int trial = 0; trial < 20000; ++trial) {
+    alignas(32) uint8_t u[32];
+    alignas(32) int8_t s[32];
+    alignas(32) int32_t acc[8];
+    for (int i = 0; i < 32; ++i) {
+      u[i] = static_cast<uint8_t>(trial < 256 ? trial : random.Uniform(0, 255));
+      s[i] = static_cast<int8_t>(trial < 256 ? i * 8 - 128 : random.Uniform(-128, 127));
+    }
+    for (int32_t& lane : acc) {
+      lane = random.Percent(20) ? random.Uniform(INT32_MAX - 200000, INT32_MAX)
+             : random.Percent(25) ? random.Uniform(INT32_MIN, INT32_MIN + 200000)
+                                  : random.Uniform(-1000000, 1000000);
+    }
+    alignas(32) int32_t result[8];
+    _mm256_store_si256(
+        reinterpret_cast<__m256i*>(result),
+        backend::x86::internal::DotQuadsAccumulate(
+            _mm256_load_si256(reinterpret_cast<const __m256i*>(acc)),
+            _mm256_load_si256(reinterpret_cast<const __m256i*>(u)),
+            _mm256_load_si256(reinterpret_cast<const __m256i*>(s))));
+    for (int lane = 0; lane < 8; ++lane) {
+      ASSERT_EQ(result[lane], DotQuadsLane(acc[lane], u + 4 * lane, s + 4 * lane))
+          << "trial " << trial << ", lane " << lane;
+    }
+  }
+  // By hand: 4 * 255 * -128 = -130560 and 4 * 128 * 127 = 65024 added to 7.
+  alignas(32) int32_t result[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(result),
+                     backend::x86::internal::DotQuadsAccumulate(
+                         _mm256_set1_epi32(7), _mm256_set1_epi8(static_cast<char>(0xFF)),
+                         _mm256_set1_epi8(-128)));
+  EXPECT_EQ(result[3], 7 - 130560);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(result),
+                     backend::x86::internal::DotQuadsAccumulate(
+                         _mm256_set1_epi32(7), _mm256_set1_epi8(static_cast<char>(0x80)),
+                         _mm256_set1_epi8(127)));
+  EXPECT_EQ(result[5], 7 + 65024);
+}
+#endif
 
 // The accumulator magnitude the random requantization aims at: K products of typical size,
 // or the largest bias when that is larger (as the conformance suite's random cases do).

@@ -3,9 +3,10 @@
 // Compiled only when the target has AVX2 (__AVX2__, e.g. -mavx2 or -march=native on an AVX2
 // CPU); integr8/backend/select.h picks it then. Without AVX2 this header declares nothing, so
 // the portable kernels remain the choice and every public header still compiles on its own.
-// There is no AVX-512 VNNI path: vpdpbusd would replace the three-instruction step below with
-// one, but no machine this was developed on could execute it (nor QEMU 7.2), and an untested
-// path is not shipped.
+// Where the target also has a 256-bit vpdpbusd (AVX-512 VNNI with AVX-512 VL, or AVX-VNNI:
+// -mavx512vnni -mavx512vl, -mavxvnni, or -march=native on such a CPU), the product step below
+// is vpdpbusd instead of the AVX2 pair sums (see "With VNNI"); the 512-bit registers are not
+// used.
 //
 // Contract: integr8::backend::x86::Linear, ::Conv2d and ::DepthwiseConv2d have the portable
 // kernels' signatures and, for every argument, return the Status the portable kernel returns
@@ -27,6 +28,12 @@
 //           2 * 128 * 127 = 32512 <= 32767 in magnitude: never saturates
 //   vpmaddwd with ones  the two int16 pair sums of a 32-bit lane added exactly into int32
 //   vpaddd  into the lane's int32 accumulator
+// With VNNI, vpdpbusd(acc, |x|, w * sign(x)) does the last three at once: each lane adds its
+// four u8 x s8 products in 32 bits, without saturation, so the sum is the same exact int32.
+// The operands are the ones above, so the rest of this file is unchanged; the loops are the
+// intrinsics ones (the inline assembly below spells the AVX2 step). INTEGR8_X86_EMULATE_VNNI
+// (for tests on CPUs without VNNI) runs the same code with vpdpbusd spelled out in AVX2
+// instructions from its definition; INTEGR8_X86_VNNI=0 keeps the AVX2 step on a VNNI target.
 // No compensation term is needed (unlike an unsigned-offset scheme), so the bias is used as
 // given and the weights need no packing: Linear and Conv2d read the row-major weights and OHWI
 // filters where they lie, 32 bytes of one output channel's K products at a time, in tiles of
@@ -73,20 +80,49 @@
 #include "integr8/kernels/linear.h"
 #include "integr8/types.h"
 
-// The 2 x 4 tile's inner loop is GNU inline assembly (DotPairSteps) where the compiler speaks
-// it (g++, clang); elsewhere, or with INTEGR8_X86_INLINE_ASM defined to 0, the intrinsics loop
-// of DotTile runs instead, the same instructions. Both are tested (tests/CMakeLists.txt).
+// The product step: vpdpbusd where the target has it, unless INTEGR8_X86_VNNI is defined to 0;
+// INTEGR8_X86_EMULATE_VNNI=1 takes the vpdpbusd code on any AVX2 target, the instruction
+// emulated (tests/CMakeLists.txt runs the x86 suite so).
+#if !defined(INTEGR8_X86_VNNI)
+#if (defined(__AVX512VNNI__) && defined(__AVX512VL__)) || defined(__AVXVNNI__)
+#define INTEGR8_X86_VNNI 1
+#else
+#define INTEGR8_X86_VNNI 0
+#endif
+#endif
+#if !defined(INTEGR8_X86_EMULATE_VNNI)
+#define INTEGR8_X86_EMULATE_VNNI 0
+#endif
+#if INTEGR8_X86_VNNI && !INTEGR8_X86_EMULATE_VNNI && \
+    !((defined(__AVX512VNNI__) && defined(__AVX512VL__)) || defined(__AVXVNNI__))
+#error "INTEGR8_X86_VNNI needs -mavxvnni or -mavx512vnni -mavx512vl (or INTEGR8_X86_EMULATE_VNNI)"
+#endif
+#define INTEGR8_X86_DPBUSD_ (INTEGR8_X86_VNNI || INTEGR8_X86_EMULATE_VNNI)
+
+// The 2 x 4 and 1 x 8 tiles' inner loops are GNU inline assembly (DotPairSteps, DotRowSteps)
+// where the compiler speaks it (g++, clang) and the step is AVX2's; elsewhere, or with
+// INTEGR8_X86_INLINE_ASM defined to 0, the intrinsics loops of DotTile and DotRowTile run
+// instead, the same instructions. Both are tested (tests/CMakeLists.txt).
 #if !defined(INTEGR8_X86_INLINE_ASM)
-#if defined(__GNUC__)
+#if defined(__GNUC__) && !INTEGR8_X86_DPBUSD_
 #define INTEGR8_X86_INLINE_ASM 1
 #else
 #define INTEGR8_X86_INLINE_ASM 0
 #endif
 #endif
+#if INTEGR8_X86_INLINE_ASM && INTEGR8_X86_DPBUSD_
+#error "INTEGR8_X86_INLINE_ASM spells the AVX2 step; it cannot be combined with vpdpbusd"
+#endif
 
 namespace integr8::backend::x86 {
 
+#if INTEGR8_X86_EMULATE_VNNI
+inline constexpr const char* kName = "x86-avx2-emulated-vnni";
+#elif INTEGR8_X86_VNNI
+inline constexpr const char* kName = "x86-vnni";
+#else
 inline constexpr const char* kName = "x86-avx2";
+#endif
 
 namespace internal {
 
@@ -149,11 +185,38 @@ class RowTails {
   alignas(kVectorBytes) int8_t copies_[kVectorBytes][kVectorBytes];
 };
 
+#if INTEGR8_X86_DPBUSD_
+// vpdpbusd: each int32 lane of acc plus the four products of its unsigned bytes of
+// `unsigned_bytes` with the signed bytes of `signed_bytes`, wrapping (no saturation).
+inline __m256i DotQuadsAccumulate(__m256i acc, __m256i unsigned_bytes, __m256i signed_bytes) {
+#if INTEGR8_X86_EMULATE_VNNI
+  // The instruction's definition in AVX2: even and odd bytes widened to int16 (zero- and
+  // sign-extended), vpmaddwd adds the two products of each 32-bit lane exactly in int32.
+  const __m256i low_bytes = _mm256_set1_epi16(0x00FF);
+  const __m256i even = _mm256_madd_epi16(
+      _mm256_and_si256(unsigned_bytes, low_bytes),
+      _mm256_srai_epi16(_mm256_slli_epi16(signed_bytes, 8), 8));
+  const __m256i odd = _mm256_madd_epi16(_mm256_srli_epi16(unsigned_bytes, 8),
+                                        _mm256_srai_epi16(signed_bytes, 8));
+  return _mm256_add_epi32(acc, _mm256_add_epi32(even, odd));
+#elif defined(__AVX512VNNI__) && defined(__AVX512VL__)
+  return _mm256_dpbusd_epi32(acc, unsigned_bytes, signed_bytes);
+#else
+  return _mm256_dpbusd_avx_epi32(acc, unsigned_bytes, signed_bytes);
+#endif
+}
+#endif  // INTEGR8_X86_DPBUSD_
+
 // acc += the int32 lane sums of x * w over 32 int8 pairs; exact, see the top of this file.
 // abs_x = |x| (vpabsb), computed once per activation vector and shared across weight rows.
 inline __m256i MultiplyAccumulate(__m256i acc, __m256i x, __m256i abs_x, __m256i w) {
-  const __m256i pair_sums = _mm256_maddubs_epi16(abs_x, _mm256_sign_epi8(w, x));
+  const __m256i signed_w = _mm256_sign_epi8(w, x);
+#if INTEGR8_X86_DPBUSD_
+  return DotQuadsAccumulate(acc, abs_x, signed_w);
+#else
+  const __m256i pair_sums = _mm256_maddubs_epi16(abs_x, signed_w);
   return _mm256_add_epi32(acc, _mm256_madd_epi16(pair_sums, _mm256_set1_epi16(1)));
+#endif
 }
 
 // The four lane-sums of acc[0..3], in that order.
@@ -758,16 +821,12 @@ inline void InterleaveQuad(__m256i a, __m256i b, __m256i c, __m256i d, __m256i o
 template <typename TapPointer>
 inline void DepthwiseQuads(const TapPointer& tap, int32_t quads, const __m256i* weights,
                            __m256i acc[4]) {
-  const __m256i ones = _mm256_set1_epi16(1);
   for (int32_t q = 0; q < quads; ++q, weights += 4) {
     __m256i x[4];
     InterleaveQuad(Load(tap(4 * q)), Load(tap(4 * q + 1)), Load(tap(4 * q + 2)),
                    Load(tap(4 * q + 3)), x);
     for (int32_t j = 0; j < 4; ++j) {
-      // Each pair sum is at most 2 * 128 * 127 in magnitude: no saturation (top of file).
-      const __m256i pairs =
-          _mm256_maddubs_epi16(_mm256_abs_epi8(x[j]), _mm256_sign_epi8(weights[j], x[j]));
-      acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(pairs, ones));
+      acc[j] = MultiplyAccumulate(acc[j], x[j], _mm256_abs_epi8(x[j]), weights[j]);
     }
   }
 }
@@ -1243,6 +1302,8 @@ Status DepthwiseConv2d(const DepthwiseConv2dParams& params, const Activation* in
 }
 
 }  // namespace integr8::backend::x86
+
+#undef INTEGR8_X86_DPBUSD_
 
 #elif defined(INTEGR8_BACKEND_X86)
 // The macro asks for this backend; fail loudly rather than fall back silently.
