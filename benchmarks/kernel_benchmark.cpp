@@ -1,10 +1,13 @@
 // Kernel benchmarks: Linear, Conv2d and DepthwiseConv2d on MNIST-size and large shapes, for
-// the portable kernels, the x86 AVX2 backend and (when built with Eigen) the Eigen backend.
+// the portable kernels, the x86 backend and (when built with Eigen) the Eigen backend.
 // Each reports time, MAC/s and the fractions of this CPU's measured int8 peaks (peak_probe.h):
 // (all per CPU second of the benchmark thread, as the peaks are measured):
-//   of_int8_peak   against the vpmaddubsw route (32 MACs per instruction, the AVX2 int8 peak,
-//                  not usable exactly as is: it saturates)
-//   of_exact_peak  against the vpsignb + vpmaddubsw route the x86 backend executes
+//   of_int8_peak   against the fastest int8 route this CPU has: the vpmaddubsw route (32 MACs
+//                  per instruction, the AVX2 int8 peak, not usable exactly as is: it
+//                  saturates) or, with VNNI, vpdpbusd if faster
+//   of_exact_peak  against the route of the step this build's x86 backend executes: vpsignb +
+//                  vpmaddubsw, or vpsignb + vpdpbusd when built for VNNI
+//                  (INTEGR8_BENCHMARK_ARCH_FLAGS, benchmarks/CMakeLists.txt)
 // Before anything is timed, every backend's output is compared with the portable kernel's on
 // every shape; a single differing byte prints the difference and exits with status 1.
 #include <benchmark/benchmark.h>
@@ -286,12 +289,22 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  MeasuredPeaks().int8_peak = MeasurePeakMacsPerSecond(PeakRoute::kMaddubs);
-  MeasuredPeaks().exact_route_peak = MeasurePeakMacsPerSecond(PeakRoute::kSignMaddubs);
-  benchmark::AddCustomContext("int8_peak_GMACs (vpmaddubsw route)",
+  PeakRoute int8_route = PeakRoute::kMaddubs;
+  MeasuredPeaks().int8_peak = MeasurePeakMacsPerSecond(int8_route);
+  if (PeakRouteRuns(PeakRoute::kDpbusd)) {
+    const double vnni_peak = MeasurePeakMacsPerSecond(PeakRoute::kDpbusd);
+    if (vnni_peak > MeasuredPeaks().int8_peak) {
+      int8_route = PeakRoute::kDpbusd;
+      MeasuredPeaks().int8_peak = vnni_peak;
+    }
+  }
+  const PeakRoute exact_route = INTEGR8_X86_VNNI ? PeakRoute::kSignDpbusd : PeakRoute::kSignMaddubs;
+  MeasuredPeaks().exact_route_peak = MeasurePeakMacsPerSecond(exact_route);
+  benchmark::AddCustomContext(std::string("int8_peak_GMACs (") + PeakRouteName(int8_route) + ")",
                               std::to_string(MeasuredPeaks().int8_peak / 1e9));
-  benchmark::AddCustomContext("exact_peak_GMACs (vpsignb route)",
-                              std::to_string(MeasuredPeaks().exact_route_peak / 1e9));
+  benchmark::AddCustomContext(
+      std::string("exact_peak_GMACs (") + PeakRouteName(exact_route) + ")",
+      std::to_string(MeasuredPeaks().exact_route_peak / 1e9));
 
   for (const auto& problem : problems) {
     for (const Backend backend : problem->Backends()) {

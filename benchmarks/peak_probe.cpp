@@ -1,4 +1,5 @@
-// This CPU's int8 dot-product peak on one core, per AVX2 route (peak_probe.h): 12 independent
+// This CPU's int8 dot-product peak on one core, per route it executes (peak_probe.h: the AVX2
+// routes everywhere, the vpdpbusd ones where the CPU has VNNI): 12 independent
 // accumulator chains of each route's instruction sequence, reported as MAC/s, and the core
 // clock, so that MAC/s can be read as MACs per cycle.
 #include <benchmark/benchmark.h>
@@ -35,7 +36,13 @@ int main(int argc, char** argv) {
   using integr8::bench::PeakRoute;
   benchmark::Initialize(&argc, argv);
   for (const PeakRoute route : {PeakRoute::kMaddubs, PeakRoute::kSignMaddubs, PeakRoute::kMaddwd,
-                                PeakRoute::kSignExtendMaddwd}) {
+                                PeakRoute::kSignExtendMaddwd, PeakRoute::kDpbusd,
+                                PeakRoute::kSignDpbusd}) {
+    if (!integr8::bench::PeakRouteRuns(route)) {
+      benchmark::AddCustomContext(std::string("Peak/") + PeakRouteName(route),
+                                  "not run: this CPU has no 256-bit vpdpbusd");
+      continue;
+    }
     benchmark::RegisterBenchmark((std::string("Peak/") + PeakRouteName(route)).c_str(),
                                  integr8::bench::MeasureRoute, route);
   }

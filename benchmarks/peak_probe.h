@@ -11,18 +11,32 @@
 //   kSignExtendMaddwd: vpmovsxbw (from memory) + vpmaddwd + vpaddd, 16 MACs, the exact route
 //             for int8 operands that are not pre-widened.
 //
+// And, where the CPU has a 256-bit vpdpbusd (PeakRouteRuns; the EVEX form of AVX-512 VNNI
+// with VL when it has that, else AVX-VNNI's VEX form):
+//   kDpbusd:  vpdpbusd alone, 32 MACs: the int8 peak with VNNI (u8 x s8 quads, exact in
+//             32 bits, so an unsigned-offset kernel may use it on any operands).
+//   kSignDpbusd: vpsignb + vpdpbusd, 32 MACs: the x86 backend's exact step with VNNI.
+//
 // And the core clock, from a chain of dependent 1-cycle additions, so that GMAC/s can be read
 // as MACs per cycle.
 #ifndef INTEGR8_BENCHMARKS_PEAK_PROBE_H_
 #define INTEGR8_BENCHMARKS_PEAK_PROBE_H_
 
+#include <cpuid.h>
 #include <time.h>
 
 #include <cstdint>
 
 namespace integr8::bench {
 
-enum class PeakRoute { kMaddubs, kSignMaddubs, kMaddwd, kSignExtendMaddwd };
+enum class PeakRoute {
+  kMaddubs,
+  kSignMaddubs,
+  kMaddwd,
+  kSignExtendMaddwd,
+  kDpbusd,
+  kSignDpbusd
+};
 
 inline const char* PeakRouteName(PeakRoute route) {
   switch (route) {
@@ -30,13 +44,39 @@ inline const char* PeakRouteName(PeakRoute route) {
     case PeakRoute::kSignMaddubs: return "vpsignb+vpmaddubsw+vpmaddwd+vpaddd";
     case PeakRoute::kMaddwd: return "vpmaddwd+vpaddd";
     case PeakRoute::kSignExtendMaddwd: return "vpmovsxbw+vpmaddwd+vpaddd";
+    case PeakRoute::kDpbusd: return "vpdpbusd";
+    case PeakRoute::kSignDpbusd: return "vpsignb+vpdpbusd";
   }
   return "?";
 }
 
 // MACs one iteration of RunPeakLoop performs: 12 chains of 32 or 16 MACs.
 inline int64_t PeakMacsPerIteration(PeakRoute route) {
-  return route == PeakRoute::kMaddubs || route == PeakRoute::kSignMaddubs ? 12 * 32 : 12 * 16;
+  return route == PeakRoute::kMaddwd || route == PeakRoute::kSignExtendMaddwd ? 12 * 16 : 12 * 32;
+}
+
+// Which 256-bit vpdpbusd this CPU executes, if any.
+enum class VnniEncoding { kNone, kVex, kEvex };
+inline VnniEncoding CpuVnniEncoding() {
+  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl")) {
+    return VnniEncoding::kEvex;
+  }
+  // AVX-VNNI: CPUID leaf 7, subleaf 1, EAX bit 4 (not every compiler's
+  // __builtin_cpu_supports knows it).
+  unsigned eax = 0;
+  unsigned ebx = 0;
+  unsigned ecx = 0;
+  unsigned edx = 0;
+  if (__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) != 0 && (eax & (1U << 4)) != 0) {
+    return VnniEncoding::kVex;
+  }
+  return VnniEncoding::kNone;
+}
+
+// Whether this CPU executes the route (the AVX2 routes: on every AVX2 CPU).
+inline bool PeakRouteRuns(PeakRoute route) {
+  return (route != PeakRoute::kDpbusd && route != PeakRoute::kSignDpbusd) ||
+         CpuVnniEncoding() != VnniEncoding::kNone;
 }
 
 // One chain step on accumulator ymm<acc>; ymm12 = activations, ymm13 = weights, ymm15 = ones,
@@ -57,6 +97,16 @@ inline int64_t PeakMacsPerIteration(PeakRoute route) {
   "vpmovsxbw (%[data]), %%ymm14\n\t"         \
   "vpmaddwd %%ymm13, %%ymm14, %%ymm14\n\t"   \
   "vpaddd %%ymm14, %%ymm" #acc ", %%ymm" #acc "\n\t"
+// vpdpbusd in AT&T order (signed source, unsigned source, accumulator); gas assembles the
+// bare mnemonic in the EVEX form, "{vex}" (%{vex%} in extended asm) asks for AVX-VNNI's.
+#define INTEGR8_PEAK_DPBUSD_EVEX(acc) "vpdpbusd %%ymm13, %%ymm12, %%ymm" #acc "\n\t"
+#define INTEGR8_PEAK_DPBUSD_VEX(acc) "%{vex%} vpdpbusd %%ymm13, %%ymm12, %%ymm" #acc "\n\t"
+#define INTEGR8_PEAK_SIGN_DPBUSD_EVEX(acc) \
+  "vpsignb %%ymm12, %%ymm13, %%ymm14\n\t"   \
+  "vpdpbusd %%ymm14, %%ymm12, %%ymm" #acc "\n\t"
+#define INTEGR8_PEAK_SIGN_DPBUSD_VEX(acc) \
+  "vpsignb %%ymm12, %%ymm13, %%ymm14\n\t"  \
+  "%{vex%} vpdpbusd %%ymm14, %%ymm12, %%ymm" #acc "\n\t"
 #define INTEGR8_PEAK_TWELVE(step) \
   step(0) step(1) step(2) step(3) step(4) step(5) step(6) step(7) step(8) step(9) step(10) step(11)
 #define INTEGR8_PEAK_LOOP(step)                                                              \
@@ -69,19 +119,38 @@ inline int64_t PeakMacsPerIteration(PeakRoute route) {
                : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",     \
                  "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory")
 
-// Runs `iterations` (>= 1) iterations of the route's 12-chain loop.
+// Runs `iterations` (>= 1) iterations of the route's 12-chain loop; PeakRouteRuns(route).
 inline void RunPeakLoop(PeakRoute route, int64_t iterations) {
   alignas(32) static const int8_t data[32] = {1, -2, 3, -4, 5, -6, 7, -8};
+  const bool evex = CpuVnniEncoding() == VnniEncoding::kEvex;
   switch (route) {
     case PeakRoute::kMaddubs: INTEGR8_PEAK_LOOP(INTEGR8_PEAK_MADDUBS); break;
     case PeakRoute::kSignMaddubs: INTEGR8_PEAK_LOOP(INTEGR8_PEAK_SIGN_MADDUBS); break;
     case PeakRoute::kMaddwd: INTEGR8_PEAK_LOOP(INTEGR8_PEAK_MADDWD); break;
     case PeakRoute::kSignExtendMaddwd: INTEGR8_PEAK_LOOP(INTEGR8_PEAK_SIGN_EXTEND_MADDWD); break;
+    case PeakRoute::kDpbusd:
+      if (evex) {
+        INTEGR8_PEAK_LOOP(INTEGR8_PEAK_DPBUSD_EVEX);
+      } else {
+        INTEGR8_PEAK_LOOP(INTEGR8_PEAK_DPBUSD_VEX);
+      }
+      break;
+    case PeakRoute::kSignDpbusd:
+      if (evex) {
+        INTEGR8_PEAK_LOOP(INTEGR8_PEAK_SIGN_DPBUSD_EVEX);
+      } else {
+        INTEGR8_PEAK_LOOP(INTEGR8_PEAK_SIGN_DPBUSD_VEX);
+      }
+      break;
   }
 }
 
 #undef INTEGR8_PEAK_LOOP
 #undef INTEGR8_PEAK_TWELVE
+#undef INTEGR8_PEAK_SIGN_DPBUSD_VEX
+#undef INTEGR8_PEAK_SIGN_DPBUSD_EVEX
+#undef INTEGR8_PEAK_DPBUSD_VEX
+#undef INTEGR8_PEAK_DPBUSD_EVEX
 #undef INTEGR8_PEAK_SIGN_EXTEND_MADDWD
 #undef INTEGR8_PEAK_MADDWD
 #undef INTEGR8_PEAK_SIGN_MADDUBS
