@@ -8,9 +8,10 @@ of ``integr8._core``, and returns the loaded module. Its class ``Model`` runs in
     logits = module.Model().run(images)          # int8 [N, H, W, C] -> int8 [N, outputs]
 
 The compiler is ``$CXX`` (default ``c++``), with the flags the package itself is built with
-(``COMPILE_FLAGS``) plus ``-mavx2 -mfma`` on an x86-64 machine that runs AVX2 and FMA
-(``host_simd_flags``): the module is built for the machine that loads it, so its graph runs
-the bit-exact x86 backend there (the module's ``backend`` names the one compiled in). Against the integr8 headers shipped in the package (``integr8/include``;
+(``COMPILE_FLAGS``) plus ``-mavx2 -mfma`` on an x86-64 machine that runs AVX2 and FMA, and
+the VNNI flags where it also has a 256-bit ``vpdpbusd`` (``host_simd_flags``): the module is
+built for the machine that loads it, so its graph runs the bit-exact x86 backend there (the
+module's ``backend`` names the one compiled in: ``x86-avx2`` or ``x86-vnni``). Against the integr8 headers shipped in the package (``integr8/include``;
 from a source tree, the repository's ``include/``). Results are cached in
 ``$INTEGR8_CACHE_DIR`` (default ``~/.cache/integr8``) under a SHA-256 of everything that
 determines the binary: header bytes, template and binding sources, compiler and its version,
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["COMPILE_FLAGS", "BuildError", "BuildInfo", "build", "cache_dir", "headers_sha256",
-           "host_simd_flags", "include_dir"]
+           "host_simd_flags", "include_dir", "simd_flags_for"]
 
 # The flags of the package's own build (python/src/CMakeLists.txt; NDEBUG as in its Release
 # build, so that an internal INTEGR8_DCHECK can never trap the interpreter).
@@ -47,10 +48,24 @@ COMPILE_FLAGS = ("-std=c++17", "-O3", "-DNDEBUG", "-Wall", "-Wextra", "-Wpedanti
 
 
 
+def simd_flags_for(cpu_flags) -> tuple[str, ...]:
+    """The compiler flags for an x86-64 CPU with these /proc/cpuinfo flags: ("-mavx2", "-mfma")
+    with AVX2 and FMA, plus AVX-512 VNNI's (with VL) or else AVX-VNNI's where the CPU has
+    either (the x86 backend's vpdpbusd step); () without AVX2."""
+    cpu_flags = set(cpu_flags)
+    if not {"avx2", "fma"} <= cpu_flags:
+        return ()
+    if {"avx512f", "avx512vl", "avx512_vnni"} <= cpu_flags:
+        return ("-mavx2", "-mfma", "-mavx512f", "-mavx512vl", "-mavx512vnni")
+    if "avx_vnni" in cpu_flags:
+        return ("-mavx2", "-mfma", "-mavxvnni")
+    return ("-mavx2", "-mfma")
+
+
 @functools.lru_cache(maxsize=None)
 def host_simd_flags() -> tuple[str, ...]:
-    """("-mavx2", "-mfma") when this machine is x86-64 and its CPU reports both (Linux
-    /proc/cpuinfo), else (): build() compiles for the machine that runs the module."""
+    """simd_flags_for this machine's CPU when it is x86-64 (Linux /proc/cpuinfo), else ():
+    build() compiles for the machine that runs the module."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return ()
     try:
@@ -59,7 +74,7 @@ def host_simd_flags() -> tuple[str, ...]:
         return ()
     flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines()
                   if line.startswith("flags")), [])
-    return ("-mavx2", "-mfma") if {"avx2", "fma"} <= set(flags) else ()
+    return simd_flags_for(flags)
 
 
 _PACKAGE_DIR = Path(__file__).resolve().parent

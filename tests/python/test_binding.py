@@ -687,6 +687,19 @@ def test_wrong_namespace_hints_at_the_declared_one(cache):
         integr8.build(BARS_HEADER)  # the stem is bars_model; the namespace is bars
 
 
+@pytest.mark.parametrize("cpu_flags, expected", [
+    ("sse4_2 avx", ()),
+    ("avx2", ()),  # no FMA
+    ("avx2 fma sha_ni", ("-mavx2", "-mfma")),
+    ("avx2 fma avx_vnni", ("-mavx2", "-mfma", "-mavxvnni")),
+    ("avx2 fma avx512f avx512vl avx512_vnni avx_vnni",
+     ("-mavx2", "-mfma", "-mavx512f", "-mavx512vl", "-mavx512vnni")),
+    ("avx2 fma avx512f avx512_vnni", ("-mavx2", "-mfma")),  # no 256-bit vpdpbusd without VL
+])
+def test_simd_flags_follow_the_cpu(cpu_flags, expected):
+    assert build_module.simd_flags_for(cpu_flags.split()) == expected
+
+
 def test_build_rejects_bad_arguments(tmp_path):
     with pytest.raises(FileNotFoundError):
         integr8.build(tmp_path / "missing.h")
