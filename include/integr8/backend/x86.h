@@ -39,9 +39,10 @@
 // filters where they lie, 32 bytes of one output channel's K products at a time, in tiles of
 // 2 activation rows x 4 output channels, whose lane sums are added horizontally at the end; a
 // lone (odd last) row uses tiles of 1 row x 8 channels instead, computing |x| once per vector
-// for all eight (only the vpsignb is per weight row) and prefetching the next tile's rows.
-// Both tiles' full-vector loops are GNU inline assembly (DotPairSteps, DotRowSteps; the
-// intrinsics loops remain for other compilers). With at most kShortDepth (16) products per
+// for all eight (only the vpsignb is per weight row), prefetching the next tile's rows and
+// requantizing eight channels at once (RequantizeEight) when every shift is >= 32. Both
+// tiles' loops, the partial last vector included, are GNU inline assembly (DotPairSteps,
+// DotRowSteps; the intrinsics loops remain for other compilers and for VNNI). With at most kShortDepth (16) products per
 // output the channels go across the lanes instead (ShortDotRequantize: weights rearranged into
 // int16 pairs, x pairs broadcast into vpmaddwd), since one 32-byte step would be mostly padding.
 // DepthwiseConv2d with depth_multiplier 1 and at most 28 taps takes the channels 32 at a time
@@ -451,6 +452,81 @@ class RequantizeFour {
   __m256i max_;
 };
 
+// integr8::Requantize of an accumulator (the bias included) for eight channels at once, when
+// every shift n is at least 32. t = acc * m + 2^(n-1) is exact in a signed 64-bit lane
+// (|acc * m| < 2^62, 2^(n-1) <= 2^61); its high 32 bits, read as int32, are floor(t / 2^32),
+// and an arithmetic shift of those by n - 32 (in [0, 30]) gives floor(t / 2^n) = r =
+// MultiplyByQuantizedMultiplier(acc, m, n). With n >= 32, |r| < 2^31 - 128, so z_out + r and
+// the clamp are exact in 32-bit lanes.
+class RequantizeEight {
+ public:
+  RequantizeEight() = default;  // for arrays assigned before use
+  // Channels channel .. channel + 7; every shift (of these, or the per-tensor one) >= 32.
+  RequantizeEight(const RequantizeParams& requantize, int32_t channel) {
+    __m256i multiplier;
+    __m256i shift;
+    if (requantize.per_channel) {
+      multiplier = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(requantize.multipliers +
+                                                                      channel));
+      shift = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(requantize.shifts + channel));
+    } else {
+      multiplier = _mm256_set1_epi32(requantize.multipliers[0]);
+      shift = _mm256_set1_epi32(requantize.shifts[0]);
+    }
+    const __m256i one = _mm256_set1_epi64x(1);
+    multiplier_even_ = multiplier;
+    multiplier_odd_ = _mm256_srli_epi64(multiplier, 32);
+    const __m256i shift_even = _mm256_and_si256(shift, _mm256_set1_epi64x(0xFFFFFFFF));
+    const __m256i shift_odd = _mm256_srli_epi64(shift, 32);
+    rounding_even_ = _mm256_sllv_epi64(one, _mm256_sub_epi64(shift_even, one));
+    rounding_odd_ = _mm256_sllv_epi64(one, _mm256_sub_epi64(shift_odd, one));
+    low_shift_ = _mm256_sub_epi32(shift, _mm256_set1_epi32(32));
+    zero_point_ = _mm256_set1_epi32(requantize.output_zero_point);
+    min_ = _mm256_set1_epi32(requantize.activation_min);
+    max_ = _mm256_set1_epi32(requantize.activation_max);
+  }
+
+  // The eight requantized int32 values (in the activation range) of the accumulators (the
+  // bias included).
+  __m256i Apply(__m256i acc) const {
+    const __m256i even =
+        _mm256_add_epi64(_mm256_mul_epi32(acc, multiplier_even_), rounding_even_);
+    const __m256i odd = _mm256_add_epi64(
+        _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), multiplier_odd_), rounding_odd_);
+    // The high halves of t, even channels moved down into the even dwords.
+    __m256i y = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+    y = _mm256_add_epi32(_mm256_srav_epi32(y, low_shift_), zero_point_);
+    return _mm256_min_epi32(_mm256_max_epi32(y, min_), max_);
+  }
+
+  // output[0..7] = Apply(acc) as int8 (in range, so the saturating packs are exact).
+  void Store(__m256i acc, int8_t* output) const {
+    const __m256i y = Apply(acc);
+    const __m128i words =
+        _mm_packs_epi32(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(output), _mm_packs_epi16(words, words));
+  }
+
+ private:
+  __m256i multiplier_even_;
+  __m256i multiplier_odd_;
+  __m256i rounding_even_;
+  __m256i rounding_odd_;
+  __m256i low_shift_;
+  __m256i zero_point_;
+  __m256i min_;
+  __m256i max_;
+};
+
+// True when every shift of channels [channel, channel + count) is at least 32.
+inline bool ShiftsAtLeast32(const RequantizeParams& requantize, int32_t channel, int32_t count) {
+  if (!requantize.per_channel) return requantize.shifts[0] >= 32;
+  for (int32_t c = channel; c < channel + count; ++c) {
+    if (requantize.shifts[c] < 32) return false;
+  }
+  return true;
+}
+
 // Output channels per single-row tile (DotRowRequantize): a lone activation row has no second
 // row to reuse each weight vector with, so the tile is wider instead, sharing the loaded x and
 // its |x| across eight weight rows and keeping eight independent accumulator chains.
@@ -476,17 +552,21 @@ inline __m256i SumLanesEight(const __m256i acc[kRowTileColumns]) {
 // the hardware prefetcher, tracking eight short rows at once, leaves the loop waiting on L2 or
 // L3 otherwise.
 #if INTEGR8_X86_INLINE_ASM
-// *sums = the kRowTileColumns channel sums over k < full (a positive multiple of 32) of
-// row[k] * tile[c * depth + k]: DotRowTile's full-vector loop and SumLanesEight in inline
-// assembly, for the reason given at DotPairSteps (g++ keeps copies of the accumulators on the
-// stack inside the intrinsics loop). Prefetches lines [8k, 8k + 256) from `prefetch` at step
-// k, as DotRowTile does; `prefetch` must be readable for kRowTileColumns * full bytes (the
-// caller passes the tile itself when there is no next one). Registers: acc[0..7] in ymm0-7, x
-// in ymm8, |x| in ymm9, the weight vector in ymm10, the products in ymm11-12, the ones in
-// ymm15. Column c is read at tile + c * depth, addressed from three bases (columns 0, 3, 6)
-// plus 0, 1 or 2 times depth, all advanced by 32 per step.
+// *sums = the kRowTileColumns channel sums over k < depth of row[k] * tile[c * depth + k]:
+// DotRowTile's loop and SumLanesEight in inline assembly, for the reason given at
+// DotPairSteps (g++ keeps copies of the accumulators on the stack inside the intrinsics loop).
+// The full vectors (k < full, a multiple of 32) are read in place, prefetching lines
+// [8k, 8k + 256) from `prefetch` at step k as DotRowTile does (`prefetch` must be readable for
+// kRowTileColumns * full bytes; the caller passes the tile itself when there is no next one);
+// unless `x_tail` is null, one more step reads the masked partial vector of x there and the
+// weight rows' partial vectors at w_tails[0..7] (32 readable bytes each; x is zero past
+// depth, so vpsignb zeroes what they hold there). Registers: acc[0..7] in ymm0-7, x in ymm8,
+// |x| in ymm9, the weight vector in ymm10, the products in ymm11-12, the ones in ymm15.
+// Column c is read at tile + c * depth, addressed from three bases (columns 0, 3, 6) plus 0,
+// 1 or 2 times depth, all advanced by 32 per step; a tail's address goes through rax.
 inline void DotRowSteps(const int8_t* row, const int8_t* tile, int32_t depth, int32_t full,
-                        const int8_t* prefetch, __m256i* sums) {
+                        const int8_t* prefetch, const int8_t* x_tail,
+                        const int8_t* const w_tails[kRowTileColumns], __m256i* sums) {
   const auto stride = static_cast<ptrdiff_t>(depth);
   const int8_t* column0 = tile;
   const int8_t* column3 = tile + 3 * stride;
@@ -498,8 +578,12 @@ inline void DotRowSteps(const int8_t* row, const int8_t* tile, int32_t depth, in
   "vpmaddubsw %%ymm" product ", %%ymm9, %%ymm" product "\n\t"                \
   "vpmaddwd %%ymm15, %%ymm" product ", %%ymm" product "\n\t"                 \
   "vpaddd %%ymm" product ", %%ymm" accumulator ", %%ymm" accumulator "\n\t"
+#define INTEGR8_X86_TAIL_COLUMN(index, product, accumulator) \
+  "mov " #index "*8(%[w_tails]), %%rax\n\t" INTEGR8_X86_ROW_COLUMN("(%%rax)", product, accumulator)
   __asm__ volatile(
       INTEGR8_X86_ZERO_ACCUMULATORS_AND_ONES
+      "test %[steps], %[steps]\n\t"
+      "jz 2f\n\t"
       "1:\n\t"
       "prefetcht0 (%[prefetch])\n\t"
       "prefetcht0 64(%[prefetch])\n\t"
@@ -522,6 +606,20 @@ inline void DotRowSteps(const int8_t* row, const int8_t* tile, int32_t depth, in
       "add $256, %[prefetch]\n\t"
       "dec %[steps]\n\t"
       "jnz 1b\n\t"
+      "2:\n\t"
+      "test %[x_tail], %[x_tail]\n\t"
+      "jz 3f\n\t"
+      "vmovdqu (%[x_tail]), %%ymm8\n\t"
+      "vpabsb %%ymm8, %%ymm9\n\t"
+      INTEGR8_X86_TAIL_COLUMN(0, "11", "0")
+      INTEGR8_X86_TAIL_COLUMN(1, "12", "1")
+      INTEGR8_X86_TAIL_COLUMN(2, "11", "2")
+      INTEGR8_X86_TAIL_COLUMN(3, "12", "3")
+      INTEGR8_X86_TAIL_COLUMN(4, "11", "4")
+      INTEGR8_X86_TAIL_COLUMN(5, "12", "5")
+      INTEGR8_X86_TAIL_COLUMN(6, "11", "6")
+      INTEGR8_X86_TAIL_COLUMN(7, "12", "7")
+      "3:\n\t"
       // *sums = SumLanesEight(acc): the same hadds, cross-half permutes and add.
       "vphaddd %%ymm1, %%ymm0, %%ymm0\n\t"
       "vphaddd %%ymm3, %%ymm2, %%ymm2\n\t"
@@ -535,9 +633,10 @@ inline void DotRowSteps(const int8_t* row, const int8_t* tile, int32_t depth, in
       "vmovdqu %%ymm1, (%[sums])\n\t"
       : [row] "+r"(row), [column0] "+r"(column0), [column3] "+r"(column3),
         [column6] "+r"(column6), [prefetch] "+r"(prefetch), [steps] "+r"(steps)
-      : [stride] "r"(stride), [sums] "r"(sums)
-      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
-        "xmm9", "xmm10", "xmm11", "xmm12", "xmm15");
+      : [stride] "r"(stride), [sums] "r"(sums), [x_tail] "r"(x_tail), [w_tails] "r"(w_tails)
+      : "cc", "memory", "rax", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+        "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm15");
+#undef INTEGR8_X86_TAIL_COLUMN
 #undef INTEGR8_X86_ROW_COLUMN
 #undef INTEGR8_X86_ZERO_ACCUMULATORS_AND_ONES
 }
@@ -549,20 +648,18 @@ inline __m256i DotRowTile(std::index_sequence<kColumns...> /*columns*/, const in
                           const int8_t* const tails[kRowTileColumns], const int8_t* prefetch,
                           int32_t depth) {
   static_assert(sizeof...(kColumns) == kRowTileColumns);
-  __m256i acc[kRowTileColumns] = {(static_cast<void>(kColumns), _mm256_setzero_si256())...};
 #if INTEGR8_X86_INLINE_ASM
-  // The full vectors in assembly, already summed; the partial one (if any) here.
   const int32_t full = depth - depth % kVectorBytes;
-  __m256i sums = _mm256_setzero_si256();
-  if (full > 0) DotRowSteps(row, tile, depth, full, prefetch != nullptr ? prefetch : tile, &sums);
+  alignas(kVectorBytes) int8_t x_tail[kVectorBytes];
   if (full < depth) {
-    const __m256i x = LoadFirst(row_tail, depth - full);
-    const __m256i abs_x = _mm256_abs_epi8(x);
-    ((acc[kColumns] = MultiplyAccumulate(acc[kColumns], x, abs_x, Load(tails[kColumns]))), ...);
-    sums = _mm256_add_epi32(sums, SumLanesEight(acc));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(x_tail), LoadFirst(row_tail, depth - full));
   }
+  __m256i sums = _mm256_setzero_si256();
+  DotRowSteps(row, tile, depth, full, prefetch != nullptr ? prefetch : tile,
+              full < depth ? x_tail : nullptr, tails, &sums);
   return sums;
 #else
+  __m256i acc[kRowTileColumns] = {(static_cast<void>(kColumns), _mm256_setzero_si256())...};
   constexpr int32_t kLineBytes = 64;
   constexpr int32_t kStepLines = kRowTileColumns * kVectorBytes / kLineBytes;
   const int8_t* const columns[kRowTileColumns] = {
@@ -594,10 +691,14 @@ inline __m256i DotRowTile(std::index_sequence<kColumns...> /*columns*/, const in
 // DotRequantize for one activation row against channels >= kRowTileColumns weight rows, in
 // tiles of kRowTileColumns adjacent rows; a short last tile is shifted back to end at the last
 // channel instead, recomputing (and rewriting with the same bytes) a few of the previous one.
+// Each tile is requantized eight channels at once (RequantizeEight) when every shift is at
+// least 32, as typical ones are, else by RequantizeFour.
 inline void DotRowRequantize(const int8_t* row, const int8_t* row_tail, const int8_t* weights,
                              int32_t channels, const RowTails& column_tails, int32_t depth,
                              const int32_t* bias, int32_t first_channel,
                              const RequantizeParams& requantize, int8_t* output) {
+  // Eight channels per requantization when every shift allows it, else four and four.
+  const bool eight_wide = ShiftsAtLeast32(requantize, first_channel, channels);
   const int32_t last_tile = channels - kRowTileColumns;
   for (int32_t channel = 0, done = 0; done < channels; done = channel + kRowTileColumns) {
     channel = done < last_tile ? done : last_tile;
@@ -610,11 +711,20 @@ inline void DotRowRequantize(const int8_t* row, const int8_t* row_tail, const in
     const __m256i sums = DotRowTile(std::make_index_sequence<kRowTileColumns>(), row, row_tail,
                                     weights + static_cast<ptrdiff_t>(channel) * depth, tails,
                                     prefetch, depth);
-    RequantizeFour(requantize, bias, first_channel + channel, kTileColumns)
-        .Store(_mm256_castsi256_si128(sums), kTileColumns, output + channel);
-    const int32_t high = channel + kTileColumns;
-    RequantizeFour(requantize, bias, first_channel + high, kTileColumns)
-        .Store(_mm256_extracti128_si256(sums, 1), kTileColumns, output + high);
+    const int32_t tile_channel = first_channel + channel;
+    if (eight_wide) {
+      // Cannot overflow: |bias| + K * 128 * 127 < 2^31 (see the top of this file).
+      const __m256i tile_bias =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + tile_channel));
+      RequantizeEight(requantize, tile_channel)
+          .Store(_mm256_add_epi32(sums, tile_bias), output + channel);
+    } else {
+      RequantizeFour(requantize, bias, tile_channel, kTileColumns)
+          .Store(_mm256_castsi256_si128(sums), kTileColumns, output + channel);
+      RequantizeFour(requantize, bias, tile_channel + kTileColumns, kTileColumns)
+          .Store(_mm256_extracti128_si256(sums, 1), kTileColumns,
+                 output + channel + kTileColumns);
+    }
   }
 }
 
@@ -847,73 +957,6 @@ inline void DepthwiseSingles(const TapPointer& tap, int32_t first, int32_t count
                             weights[s][i]));
     }
   }
-}
-
-// integr8::Requantize of an accumulator (the bias included) for eight channels at once, when
-// every shift n is at least 32. t = acc * m + 2^(n-1) is exact in a signed 64-bit lane
-// (|acc * m| < 2^62, 2^(n-1) <= 2^61); its high 32 bits, read as int32, are floor(t / 2^32),
-// and an arithmetic shift of those by n - 32 (in [0, 30]) gives floor(t / 2^n) = r =
-// MultiplyByQuantizedMultiplier(acc, m, n). With n >= 32, |r| < 2^31 - 128, so z_out + r and
-// the clamp are exact in 32-bit lanes.
-class RequantizeEight {
- public:
-  RequantizeEight() = default;  // for arrays assigned before use
-  // Channels channel .. channel + 7; every shift (of these, or the per-tensor one) >= 32.
-  RequantizeEight(const RequantizeParams& requantize, int32_t channel) {
-    __m256i multiplier;
-    __m256i shift;
-    if (requantize.per_channel) {
-      multiplier = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(requantize.multipliers +
-                                                                      channel));
-      shift = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(requantize.shifts + channel));
-    } else {
-      multiplier = _mm256_set1_epi32(requantize.multipliers[0]);
-      shift = _mm256_set1_epi32(requantize.shifts[0]);
-    }
-    const __m256i one = _mm256_set1_epi64x(1);
-    multiplier_even_ = multiplier;
-    multiplier_odd_ = _mm256_srli_epi64(multiplier, 32);
-    const __m256i shift_even = _mm256_and_si256(shift, _mm256_set1_epi64x(0xFFFFFFFF));
-    const __m256i shift_odd = _mm256_srli_epi64(shift, 32);
-    rounding_even_ = _mm256_sllv_epi64(one, _mm256_sub_epi64(shift_even, one));
-    rounding_odd_ = _mm256_sllv_epi64(one, _mm256_sub_epi64(shift_odd, one));
-    low_shift_ = _mm256_sub_epi32(shift, _mm256_set1_epi32(32));
-    zero_point_ = _mm256_set1_epi32(requantize.output_zero_point);
-    min_ = _mm256_set1_epi32(requantize.activation_min);
-    max_ = _mm256_set1_epi32(requantize.activation_max);
-  }
-
-  // The eight requantized int32 values (in the activation range) of the accumulators (the
-  // bias included).
-  __m256i Apply(__m256i acc) const {
-    const __m256i even =
-        _mm256_add_epi64(_mm256_mul_epi32(acc, multiplier_even_), rounding_even_);
-    const __m256i odd = _mm256_add_epi64(
-        _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), multiplier_odd_), rounding_odd_);
-    // The high halves of t, even channels moved down into the even dwords.
-    __m256i y = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
-    y = _mm256_add_epi32(_mm256_srav_epi32(y, low_shift_), zero_point_);
-    return _mm256_min_epi32(_mm256_max_epi32(y, min_), max_);
-  }
-
- private:
-  __m256i multiplier_even_;
-  __m256i multiplier_odd_;
-  __m256i rounding_even_;
-  __m256i rounding_odd_;
-  __m256i low_shift_;
-  __m256i zero_point_;
-  __m256i min_;
-  __m256i max_;
-};
-
-// True when every shift of channels [channel, channel + count) is at least 32.
-inline bool ShiftsAtLeast32(const RequantizeParams& requantize, int32_t channel, int32_t count) {
-  if (!requantize.per_channel) return requantize.shifts[0] >= 32;
-  for (int32_t c = channel; c < channel + count; ++c) {
-    if (requantize.shifts[c] < 32) return false;
-  }
-  return true;
 }
 
 // Output channels [channel, channel + kDepthwiseBlock) of a depthwise convolution with
