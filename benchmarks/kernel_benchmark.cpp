@@ -6,8 +6,8 @@
 //                  per instruction, the AVX2 int8 peak, not usable exactly as is: it
 //                  saturates) or, with VNNI, vpdpbusd if faster
 //   of_exact_peak  against the route of the step this build's x86 backend executes: vpsignb +
-//                  vpmaddubsw, or vpsignb + vpdpbusd when built for VNNI
-//                  (INTEGR8_BENCHMARK_ARCH_FLAGS, benchmarks/CMakeLists.txt)
+//                  vpmaddubsw, or, built for VNNI (INTEGR8_BENCHMARK_ARCH_FLAGS,
+//                  benchmarks/CMakeLists.txt), the multi-row tiles' vpdpbusd
 // Before anything is timed, every backend's output is compared with the portable kernel's on
 // every shape; a single differing byte prints the difference and exits with status 1.
 #include <benchmark/benchmark.h>
@@ -298,7 +298,7 @@ int main(int argc, char** argv) {
       MeasuredPeaks().int8_peak = vnni_peak;
     }
   }
-  const PeakRoute exact_route = INTEGR8_X86_VNNI ? PeakRoute::kSignDpbusd : PeakRoute::kSignMaddubs;
+  const PeakRoute exact_route = INTEGR8_X86_VNNI ? PeakRoute::kDpbusd : PeakRoute::kSignMaddubs;
   MeasuredPeaks().exact_route_peak = MeasurePeakMacsPerSecond(exact_route);
   benchmark::AddCustomContext(std::string("int8_peak_GMACs (") + PeakRouteName(int8_route) + ")",
                               std::to_string(MeasuredPeaks().int8_peak / 1e9));

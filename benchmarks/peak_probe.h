@@ -14,8 +14,8 @@
 // And, where the CPU has a 256-bit vpdpbusd (PeakRouteRuns; the EVEX form of AVX-512 VNNI
 // with VL when it has that, else AVX-VNNI's VEX form):
 //   kDpbusd:  vpdpbusd alone, 32 MACs: the int8 peak with VNNI (u8 x s8 quads, exact in
-//             32 bits, so an unsigned-offset kernel may use it on any operands).
-//   kSignDpbusd: vpsignb + vpdpbusd, 32 MACs: the x86 backend's exact step with VNNI.
+//             32 bits), and the x86 backend's unsigned-offset step for several rows.
+//   kSignDpbusd: vpsignb + vpdpbusd, 32 MACs: the x86 backend's step for one row with VNNI.
 //
 // And the core clock, from a chain of dependent 1-cycle additions, so that GMAC/s can be read
 // as MACs per cycle.

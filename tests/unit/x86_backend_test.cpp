@@ -269,6 +269,45 @@ TEST(X86BackendLinearTest, ShortDepthsMatchPortable) {
   ExpectSpread(spread);
 }
 
+// Long rows of x = 127 (and a last row of -128) against w = +-127: the accumulators stay
+// within the bound (|acc| <= 100000 * 128 * 127 < 2^31), but the VNNI tiles' unsigned-offset
+// sums, (x + 128) * w = 255 * 127 per product, pass 2^31 when the lanes are added and wrap,
+// which must still give the exact accumulator once the compensated bias is added. Rows 0 and 1 take the 2 x 4 tiles, row 2 (odd, 5 channels) the 1 x 4;
+// the expected bytes are Requantize of the accumulators worked out by hand.
+TEST(X86BackendLinearTest, OffsetSumsPastInt32StayExact) {
+  constexpr int32_t kWidth = 100000;
+  constexpr int32_t kOutputs = 5;
+  LinearParams params;
+  params.batches = 3;
+  params.input_features = kWidth;
+  params.output_features = kOutputs;
+  const int32_t multiplier = 1 << 30;
+  const int32_t shift = 55;
+  params.requantize = {&multiplier, &shift, /*per_channel=*/false, /*output_zero_point=*/3,
+                       /*activation_min=*/-128, /*activation_max=*/127};
+  std::vector<int8_t> input(3 * U(kWidth), 127);
+  std::fill(input.begin() + 2 * kWidth, input.end(), static_cast<int8_t>(-128));
+  std::vector<int8_t> weights(U(kOutputs) * U(kWidth));
+  for (int32_t channel = 0; channel < kOutputs; ++channel) {
+    std::fill(weights.begin() + channel * kWidth, weights.begin() + (channel + 1) * kWidth,
+              static_cast<int8_t>(channel % 2 == 0 ? 127 : -127));
+  }
+  const std::vector<int32_t> bias(U(kOutputs), 0);
+  std::vector<int8_t> output(3 * U(kOutputs));
+  ASSERT_EQ(backend::x86::Linear(params, input.data(), weights.data(), bias.data(),
+                                 output.data()),
+            Status::kOk);
+  for (int32_t row = 0; row < 3; ++row) {
+    for (int32_t channel = 0; channel < kOutputs; ++channel) {
+      const int32_t x = row < 2 ? 127 : -128;
+      const int32_t w = channel % 2 == 0 ? 127 : -127;
+      EXPECT_EQ(output[U(row * kOutputs + channel)],
+                Requantize(kWidth * x * w, multiplier, shift, 3, -128, 127))
+          << "row " << row << ", channel " << channel;
+    }
+  }
+}
+
 // The convolution shapes the conformance suite leaves out: many channels per group (patches
 // of several vectors with tails), blocks of positions that split images and batches, and
 // patches larger than the stack block (the portable fallback).

@@ -28,23 +28,31 @@
 //           2 * 128 * 127 = 32512 <= 32767 in magnitude: never saturates
 //   vpmaddwd with ones  the two int16 pair sums of a 32-bit lane added exactly into int32
 //   vpaddd  into the lane's int32 accumulator
-// With VNNI, vpdpbusd(acc, |x|, w * sign(x)) does the last three at once: each lane adds its
-// four u8 x s8 products in 32 bits, without saturation, so the sum is the same exact int32.
-// The operands are the ones above, so the rest of this file is unchanged; the loops are the
-// intrinsics ones (the inline assembly below spells the AVX2 step). INTEGR8_X86_EMULATE_VNNI
-// (for tests on CPUs without VNNI) runs the same code with vpdpbusd spelled out in AVX2
+// With VNNI, vpdpbusd adds each 32-bit lane's four u8 x s8 products to it without saturation
+// (wrapping), which makes the unsigned-offset scheme usable: the tiles of several rows
+// (DotTile) feed it x + 128 (x with its top bit flipped) and the weights as they are, one
+// instruction per 32 products and row, and DotRequantize takes 128 * sum(w) per channel off
+// the bias, computed once per four channels and call (OffsetCompensation; |128 * sum(w)| <=
+// K * 128 * 127 keeps the bias within the accumulator bound). Their partial sums may pass
+// int32, as (x + 128) * w reaches 255 * 127, but vpdpbusd, vpaddd and vphaddd all wrap and the
+// final accumulator lies in int32, so arithmetic mod 2^32 gives it exactly. Single-row tiles
+// and the depthwise fast path keep |x| * (w * sign(x)), vpdpbusd doing the last three steps
+// (for one row, the compensation pass would cost what it saves). These loops are the
+// intrinsics ones (the inline assembly spells the AVX2 step). INTEGR8_X86_EMULATE_VNNI (for
+// tests on CPUs without VNNI) runs the same code with vpdpbusd spelled out in AVX2
 // instructions from its definition; INTEGR8_X86_VNNI=0 keeps the AVX2 step on a VNNI target.
-// No compensation term is needed (unlike an unsigned-offset scheme), so the bias is used as
-// given and the weights need no packing: Linear and Conv2d read the row-major weights and OHWI
-// filters where they lie, 32 bytes of one output channel's K products at a time, in tiles of
-// 2 activation rows x 4 output channels, whose lane sums are added horizontally at the end; a
-// lone (odd last) row uses tiles of 1 row x 8 channels instead, computing |x| once per vector
-// for all eight (only the vpsignb is per weight row), prefetching the next tile's rows and
-// requantizing eight channels at once (RequantizeEight) when every shift is >= 32. Both
-// tiles' loops, the partial last vector included, are GNU inline assembly (DotPairSteps,
-// DotRowSteps; the intrinsics loops remain for other compilers and for VNNI). With at most kShortDepth (16) products per
-// output the channels go across the lanes instead (ShortDotRequantize: weights rearranged into
-// int16 pairs, x pairs broadcast into vpmaddwd), since one 32-byte step would be mostly padding.
+// The AVX2 step needs no compensation term, so the bias is used as given. No route needs the
+// weights packed: Linear and Conv2d read the row-major weights and OHWI filters where they
+// lie, 32 bytes of one output channel's K products at a time, in tiles of 2 activation rows x
+// 4 output channels, whose lane sums are added horizontally at the end; a lone (odd last) row
+// uses tiles of 1 row x 8 channels instead, computing |x| once per vector for all eight (only
+// the vpsignb is per weight row), prefetching the next tile's rows and requantizing eight
+// channels at once (RequantizeEight) when every shift is >= 32. Both tiles' loops, the
+// partial last vector included, are GNU inline assembly (DotPairSteps, DotRowSteps; the
+// intrinsics loops remain for other compilers and for VNNI). With at most kShortDepth (16)
+// products per output the channels go across the lanes instead (ShortDotRequantize: weights
+// rearranged into int16 pairs, x pairs broadcast into vpmaddwd), since one 32-byte step would
+// be mostly padding.
 // DepthwiseConv2d with depth_multiplier 1 and at most 28 taps takes the channels 32 at a time
 // (DepthwiseBlock): four consecutive taps of a channel are interleaved into one 32-bit lane,
 // inputs at run time and the filter once per block, and go through the same vpabsb / vpsignb /
@@ -319,7 +327,10 @@ inline void DotPairSteps(const int8_t* const rows[2], const int8_t* const column
 
 // sums[r][c] = sum over k < depth of rows[r][k] * columns[c][k], for kRows activation rows and
 // kTileColumns weight rows, each `depth` int8 contiguous; row_tails / column_tails point at 32
-// readable bytes holding each row's last depth % 32 values (RowTails).
+// readable bytes holding each row's last depth % 32 values (RowTails). With vpdpbusd the tile
+// takes the unsigned-offset route instead: sums[r][c] = sum of (rows[r][k] + 128) *
+// columns[c][k], wrapped to 32 bits, and DotRequantize takes 128 * (sum of columns[c][k]) off
+// the bias (OffsetCompensation; see "With VNNI" at the top of this file).
 template <size_t kRows>
 inline void DotTile(const int8_t* const rows[kRows], const int8_t* const row_tails[kRows],
                     const int8_t* const columns[kTileColumns],
@@ -330,6 +341,18 @@ inline void DotTile(const int8_t* const rows[kRows], const int8_t* const row_tai
     for (int32_t c = 0; c < kTileColumns; ++c) acc[r][c] = _mm256_setzero_si256();
   }
   const auto step = [&](const __m256i x[kRows], const __m256i w[kTileColumns]) {
+#if INTEGR8_X86_DPBUSD_
+    // x + 128 as an unsigned byte is x with its top bit flipped.
+    __m256i offset_x[kRows];
+    for (size_t r = 0; r < kRows; ++r) {
+      offset_x[r] = _mm256_xor_si256(x[r], _mm256_set1_epi8(static_cast<char>(0x80)));
+    }
+    for (int32_t c = 0; c < kTileColumns; ++c) {
+      for (size_t r = 0; r < kRows; ++r) {
+        acc[r][c] = DotQuadsAccumulate(acc[r][c], offset_x[r], w[c]);
+      }
+    }
+#else
     __m256i abs_x[kRows];
     for (size_t r = 0; r < kRows; ++r) abs_x[r] = _mm256_abs_epi8(x[r]);
     for (int32_t c = 0; c < kTileColumns; ++c) {
@@ -337,6 +360,7 @@ inline void DotTile(const int8_t* const rows[kRows], const int8_t* const row_tai
         acc[r][c] = MultiplyAccumulate(acc[r][c], x[r], abs_x[r], w[c]);
       }
     }
+#endif
   };
 #if INTEGR8_X86_INLINE_ASM
   if constexpr (kRows == 2) {
@@ -375,6 +399,31 @@ inline void DotTile(const int8_t* const rows[kRows], const int8_t* const row_tai
   for (size_t r = 0; r < kRows; ++r) sums[r] = SumLanes(acc[r]);
 }
 
+#if INTEGR8_X86_DPBUSD_
+// 128 * (the sum over k < depth of columns[c][k]) for c = 0..3, what DotTile's offset adds to
+// each row's dot product with column c: vpdpbusd of 128 (0x80 unsigned) with the weights,
+// whose tails are masked as DotTile masks them. Exact: |128 * sum| <= K * 128 * 127 < 2^31.
+inline __m128i OffsetCompensation(const int8_t* const columns[kTileColumns],
+                                  const int8_t* const column_tails[kTileColumns],
+                                  int32_t depth) {
+  const __m256i offset = _mm256_set1_epi8(static_cast<char>(0x80));
+  __m256i acc[kTileColumns];
+  for (int32_t c = 0; c < kTileColumns; ++c) acc[c] = _mm256_setzero_si256();
+  int32_t k = 0;
+  for (; k + kVectorBytes <= depth; k += kVectorBytes) {
+    for (int32_t c = 0; c < kTileColumns; ++c) {
+      acc[c] = DotQuadsAccumulate(acc[c], offset, Load(columns[c] + k));
+    }
+  }
+  if (k < depth) {
+    for (int32_t c = 0; c < kTileColumns; ++c) {
+      acc[c] = DotQuadsAccumulate(acc[c], offset, LoadFirst(column_tails[c], depth - k));
+    }
+  }
+  return SumLanes(acc);
+}
+#endif  // INTEGR8_X86_DPBUSD_
+
 // integr8::Requantize of bias + accumulator for four channels at once, exactly: for each lane,
 // in int64, y = clamp(z_out + ((acc * m + 2^(n-1)) >> n), act_min, act_max). AVX2 has no
 // 64-bit arithmetic right shift, so the floor shift is a logical one of a value made
@@ -406,9 +455,15 @@ class RequantizeFour {
     max_ = _mm256_set1_epi64x(requantize.activation_max);
   }
 
+#if INTEGR8_X86_DPBUSD_
+  // bias[c] - amounts[c] from here on; the caller keeps it within the accumulator bound.
+  void SubtractFromBias(__m128i amounts) { bias_ = _mm_sub_epi32(bias_, amounts); }
+#endif
+
   // output[c] = requantized bias[c] + sums[c] for the first `count` lanes.
   void Store(__m128i sums, int32_t count, int8_t* output) const {
-    // Cannot overflow: |bias| + K * 128 * 127 < 2^31 (see the top of this file).
+    // Cannot overflow: |bias| + K * 128 * 127 < 2^31 (see the top of this file); with the
+    // VNNI offset, sums and bias wrap and their 32-bit sum is the exact accumulator.
     const __m256i acc = _mm256_cvtepi32_epi64(_mm_add_epi32(sums, bias_));
     const __m256i shifted = _mm256_srlv_epi64(
         _mm256_add_epi64(_mm256_mul_epi32(acc, multiplier_), rounding_), shift_);
@@ -518,10 +573,11 @@ class RequantizeEight {
   __m256i max_;
 };
 
-// True when every shift of channels [channel, channel + count) is at least 32.
-inline bool ShiftsAtLeast32(const RequantizeParams& requantize, int32_t channel, int32_t count) {
+// True when every shift of channels [first_channel, first_channel + count) is at least 32.
+inline bool ShiftsAtLeast32(const RequantizeParams& requantize, int32_t first_channel,
+                            int32_t count) {
   if (!requantize.per_channel) return requantize.shifts[0] >= 32;
-  for (int32_t c = channel; c < channel + count; ++c) {
+  for (int32_t c = first_channel; c < first_channel + count; ++c) {
     if (requantize.shifts[c] < 32) return false;
   }
   return true;
@@ -823,7 +879,13 @@ inline void DotRequantize(const int8_t* activations, int32_t rows, const int8_t*
       columns[c] = weights + static_cast<ptrdiff_t>(column) * depth;
       tails[c] = column_tails.Tail(column);
     }
+#if INTEGR8_X86_DPBUSD_
+    RequantizeFour requantize_four(requantize, bias, first_channel + channel, count);
+    // DotTile's sums carry 128 * sum(w) per channel (its unsigned offset): off the bias.
+    requantize_four.SubtractFromBias(OffsetCompensation(columns, tails, depth));
+#else
     const RequantizeFour requantize_four(requantize, bias, first_channel + channel, count);
+#endif
     int32_t row = 0;
     for (; row + 2 <= tiled_rows; row += 2) {
       const int8_t* const first = activations + static_cast<ptrdiff_t>(row) * depth;
