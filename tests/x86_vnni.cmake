@@ -3,6 +3,7 @@
 # with it; everywhere, unit/x86_vnni_build.cpp is compiled for it and x86_vnni_<encoding>
 # checks that its object code holds vpdpbusd in that encoding (VEX for AVX-VNNI, EVEX for
 # AVX-512 VNNI) -- the selection from the target flags, checked without executing anything.
+# And asking for the step without those flags must fail to compile.
 include(CheckCXXSourceCompiles)
 find_program(INTEGR8_GNU_OBJDUMP objdump)
 
@@ -45,3 +46,10 @@ integr8_add_vnni_checks(avxvnni "__get_cpuid_count(7, 1, &a, &b, &c, &d) && (a &
 integr8_add_vnni_checks(avx512vnni
   "__builtin_cpu_supports(\"avx512vnni\") && __builtin_cpu_supports(\"avx512vl\")"
   -mavx512f -mavx512vl -mavx512vnni)
+
+# Asking for the vpdpbusd step without the target flags fails to compile, naming them.
+add_test(NAME x86_vnni_without_flags_fails_to_compile
+  COMMAND ${CMAKE_CXX_COMPILER} -std=c++17 -fsyntax-only -mavx2 -mfma -DINTEGR8_X86_VNNI=1
+          -I${PROJECT_SOURCE_DIR}/include ${CMAKE_CURRENT_SOURCE_DIR}/unit/x86_vnni_build.cpp)
+set_tests_properties(x86_vnni_without_flags_fails_to_compile PROPERTIES
+  PASS_REGULAR_EXPRESSION "INTEGR8_X86_VNNI needs -mavxvnni or -mavx512vnni -mavx512vl")
