@@ -506,7 +506,7 @@ TEST(X86BackendDepthwiseTest, AccumulatorsAtTheBoundThroughPadding) {
 }
 
 // The 32-channel fast path (depth_multiplier 1, at most 28 taps): 32..100 channels so that
-// full blocks and a 16-channel remainder mix; filters up to 6x6 (larger than 28 taps falls
+// full blocks and a last block overlapping the one before it mix; filters up to 6x6 (larger than 28 taps falls
 // back); every stride, dilation and padding up to 3. Half the cases force every shift into
 // [32, 62] (the eight-wide requantization, both extremes mixed in), the rest keep
 // RandomRequantization's shifts, which often include one below 32 (four-wide fallback).
@@ -533,10 +533,10 @@ TEST(X86BackendDepthwiseTest, MatchesPortableOnWideChannels) {
   ExpectSpread(spread);
 }
 
-// Accumulators at the bound (as above) through the fast path: 64 + 16 channels, a 5x5 filter
-// over a 3x4 input with padding 2 (border pixels only) and over a 7x7 input with padding 0
-// ... 2 (interior pixels too), with every shift 32 (the smallest eight-wide one, r near
-// +-2^30), 55 and 62, and 31 (four-wide).
+// Accumulators at the bound (as above) through the fast path: 80 channels (two blocks and an
+// overlapping third), a 5x5 filter over a 3x4 input with padding 2 (border pixels only) and
+// over a 7x7 input with padding 0 ... 2 (interior pixels too), with every shift 32 (the
+// smallest eight-wide one, r near +-2^30), 55 and 62, and 31 (four-wide).
 TEST(X86BackendDepthwiseTest, WideAccumulatorsAtTheBound) {
   constexpr int32_t kChannels = 80;
   constexpr int32_t kProducts = 25;

@@ -53,13 +53,14 @@
 // products per output the channels go across the lanes instead (ShortDotRequantize: weights
 // rearranged into int16 pairs, x pairs broadcast into vpmaddwd), since one 32-byte step would
 // be mostly padding.
-// DepthwiseConv2d with depth_multiplier 1 and at most 28 taps takes the channels 32 at a time
-// (DepthwiseBlock): four consecutive taps of a channel are interleaved into one 32-bit lane,
-// inputs at run time and the filter once per block, and go through the same vpabsb / vpsignb /
-// vpmaddubsw / vpmaddwd step; its requantization is eight channels at a time in 32-bit lanes
-// when every shift is >= 32 (RequantizeEight), otherwise four at a time. Other depthwise
-// channels (depth_multiplier > 1, larger filters, the last channels short of 32) have one
-// product per channel and tap: both int8 operands widened to int16, multiplied with vpmullw
+// DepthwiseConv2d with depth_multiplier 1, at most 28 taps and at least 32 channels takes the
+// channels 32 at a time (DepthwiseBlock; a last partial block overlaps the one before it):
+// four consecutive taps of a channel are interleaved into one 32-bit lane, inputs at run time
+// and the filter once per block, and go through the same vpabsb / vpsignb / vpmaddubsw /
+// vpmaddwd step; its requantization is eight channels at a time in 32-bit lanes when every
+// shift is >= 32 (RequantizeEight), otherwise four at a time. Other depthwise convolutions
+// (depth_multiplier > 1, larger filters, fewer than 32 channels) have one product per channel
+// and tap: both int8 operands widened to int16, multiplied with vpmullw
 // (|x * w| <= 128 * 127 = 16256 fits int16 exactly) and widened to int32 before they are
 // added. Requantization is vectorized and exactly integr8::Requantize (see RequantizeFour).
 //
@@ -1330,15 +1331,20 @@ Status DepthwiseConv2d(const DepthwiseConv2dParams& params, const Activation* in
   // Index arithmetic stays in int32: validation bounded every buffer's element count and
   // the padded input extents by INT32_MAX; a pointer offset is widened to ptrdiff_t before
   // its last product. Channel blocks are the outer loop so that each block's requantization
-  // constants are built once. With depth_multiplier 1 and at most 28 taps, the full blocks
-  // of 32 channels take the fast path (internal::DepthwiseBlock), the rest the loop below.
+  // constants are built once. With depth_multiplier 1, at most 28 taps and at least 32
+  // channels, every channel takes the fast path (internal::DepthwiseBlock) in blocks of 32,
+  // the last block shifted back to end at the last channel (rewriting some of the previous
+  // block's bytes with the same values); otherwise the loop below runs.
   int32_t first_channel = 0;
-  if (params.depth_multiplier == 1 &&
+  if (params.depth_multiplier == 1 && output_channels >= internal::kDepthwiseBlock &&
       filter_height * filter_width <= 4 * internal::kDepthwiseMaxQuads) {
-    first_channel = output_channels - output_channels % internal::kDepthwiseBlock;
-    for (int32_t channel = 0; channel < first_channel; channel += internal::kDepthwiseBlock) {
+    const int32_t last_block = output_channels - internal::kDepthwiseBlock;
+    for (int32_t channel = 0, done = 0; done < output_channels;
+         done = channel + internal::kDepthwiseBlock) {
+      channel = done < last_block ? done : last_block;
       internal::DepthwiseBlock(params, input, filter, bias, channel, output);
     }
+    first_channel = output_channels;
   }
   for (int32_t channel = first_channel; channel < output_channels;
        channel += internal::kDepthwiseChannels) {
