@@ -184,20 +184,27 @@ struct RequantizeTensorParams {
 // Shape arithmetic shared by kernels, graph and host code.
 
 // PyTorch's output extent of a convolution or pooling window along one axis, or 0 when the
-// arguments leave no output position (callers report that as an error).
+// arguments leave no output position or the padded input (input + 2 * padding) exceeds
+// INT32_MAX, which every kernel rejects (kBadPadding); callers report 0 as an error.
+// Keeping the padded input within int32 keeps the division within 32 bits, so a kernel that
+// computes its extents at run time on a 32-bit core needs no 64-bit division routine.
 constexpr int32_t WindowOutputExtent(int32_t input, int32_t filter, int32_t stride,
                                      int32_t dilation, int32_t padding, bool ceil_mode) {
   if (input < 1 || filter < 1 || stride < 1 || dilation < 1 || padding < 0) return 0;
   const int64_t span = int64_t{dilation} * (filter - 1) + 1;
   const int64_t padded = int64_t{input} + 2 * int64_t{padding};
-  if (padded < span) return 0;
-  int64_t extent = (padded - span) / stride + 1;
+  if (padded > INT32_MAX || padded < span) return 0;
+  // reach < 2^31 - 1 and step < 2^31, so every value below fits uint32: the extent is at most
+  // reach + 1, and (extent - 1) * step < reach + step.
+  const auto reach = static_cast<uint32_t>(padded - span);
+  const auto step = static_cast<uint32_t>(stride);
+  uint32_t extent = reach / step + 1;
   if (ceil_mode) {
-    if ((padded - span) % stride != 0) ++extent;
+    if (reach % step != 0) ++extent;
     // PyTorch drops a last window that would start inside the right padding.
-    if ((extent - 1) * stride >= int64_t{input} + padding) --extent;
+    if ((extent - 1) * step >= static_cast<uint32_t>(input + padding)) --extent;
   }
-  return extent > INT32_MAX ? 0 : static_cast<int32_t>(extent);
+  return static_cast<int32_t>(extent);
 }
 
 constexpr int32_t OutputHeight(const Conv2dParams& p) {

@@ -67,7 +67,20 @@ struct Backend {
 #define INTEGR8_FUZZ_OP1(function) (&::integr8::function<int8_t>)
 
 #if defined(INTEGR8_FUZZ_HAVE_ARM_DSP)
-// The Arm DSP Conv2d takes caller scratch (CMSIS-NN style); this adapter owns it.
+// The Arm DSP Linear and Conv2d take caller scratch (CMSIS-NN style); these adapters own it.
+inline integr8::Status ArmDspLinear(const integr8::LinearParams& params, const int8_t* input,
+                                    const int8_t* weights, const int32_t* bias, int8_t* output) {
+  const integr8::Status status = integr8::ValidateLinear(params, input, weights, bias, output);
+  if (status != integr8::Status::kOk) {
+    // Must be the portable Status; no scratch is needed to get it.
+    int8_t none = 0;
+    return integr8::backend::arm_dsp::Linear(params, input, weights, bias, output, &none, 0);
+  }
+  std::vector<int8_t> scratch(integr8::backend::arm_dsp::LinearScratchBytes(params));
+  return integr8::backend::arm_dsp::Linear(params, input, weights, bias, output, scratch.data(),
+                                           scratch.size());
+}
+
 inline integr8::Status ArmDspConv2d(const integr8::Conv2dParams& params, const int8_t* input,
                                     const int8_t* filter, const int32_t* bias, int8_t* output) {
   const integr8::Status status = integr8::ValidateConv2d(params, input, filter, bias, output);
@@ -94,7 +107,7 @@ inline const Backend kBackends[] = {
      INTEGR8_FUZZ_OP(backend::x86::DepthwiseConv2d)},
 #endif
 #if defined(INTEGR8_FUZZ_HAVE_ARM_DSP)
-    {"arm_dsp", INTEGR8_FUZZ_OP(backend::arm_dsp::Linear), &ArmDspConv2d, nullptr,
+    {"arm_dsp", &ArmDspLinear, &ArmDspConv2d, nullptr,
      INTEGR8_FUZZ_OP1(backend::arm_dsp::MaxPool2d)},
 #endif
 };

@@ -45,11 +45,13 @@ Int128 ReferenceRoundingDivide(int32_t sum, int32_t count) {
   return sum < 0 ? -quotient : quotient;
 }
 
-// PyTorch's extent (docs/spec.md section 5) in 128-bit arithmetic; 0 when there is none or it
-// does not fit int32, which is WindowOutputExtent's contract.
+// PyTorch's extent (docs/spec.md section 5) in 128-bit arithmetic; 0 when there is none, the
+// padded input exceeds INT32_MAX or the extent does not fit int32, which is
+// WindowOutputExtent's contract.
 Int128 ReferenceExtent(int32_t input, int32_t filter, int32_t stride, int32_t dilation,
                        int32_t padding, bool ceil_mode) {
   if (input < 1 || filter < 1 || stride < 1 || dilation < 1 || padding < 0) return 0;
+  if (Int128{input} + 2 * Int128{padding} > INT32_MAX) return 0;
   const Int128 reach = Int128{input} + 2 * Int128{padding} - Int128{dilation} * (filter - 1) - 1;
   if (reach < 0) return 0;
   Int128 extent = reach / stride + 1;                    // floor rule

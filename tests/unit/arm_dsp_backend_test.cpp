@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -24,15 +25,20 @@
 namespace integr8::conformance {
 namespace {
 
+// Scratch of exactly the queried size, so a read or write past it is caught by the
+// sanitizers; invalid params get none (the queries need valid params, and validation must
+// fail first anyway).
 struct ArmDspBackend {
   static constexpr const char* kName = "arm_dsp";
   static Status Linear(const LinearParams& params, const int8_t* input, const int8_t* weights,
                        const int32_t* bias, int8_t* output) {
-    return backend::arm_dsp::Linear(params, input, weights, bias, output);
+    const size_t bytes = ValidateLinearParams(params) == Status::kOk
+                             ? backend::arm_dsp::LinearScratchBytes(params)
+                             : 0;
+    std::vector<int8_t> scratch(bytes);
+    return backend::arm_dsp::Linear(params, input, weights, bias, output, scratch.data(),
+                                    scratch.size());
   }
-  // Scratch of exactly the queried size, so a read or write past it is caught by the
-  // sanitizers; invalid params get none (the query needs valid params, and validation must
-  // fail first anyway).
   static Status Conv2d(const Conv2dParams& params, const int8_t* input, const int8_t* filter,
                        const int32_t* bias, int8_t* output) {
     const size_t bytes = ValidateConv2dParams(params) == Status::kOk
@@ -44,11 +50,16 @@ struct ArmDspBackend {
   }
 };
 
-// The portable signatures, so that select.h can offer either under one name.
+// The portable signatures, so that select.h can offer either under one name; Linear and
+// Conv2d with the scratch buffer and its size appended, select.h's scratch forms.
 static_assert(std::is_same_v<decltype(&backend::arm_dsp::MaxPool2d<int8_t>),
                              decltype(&integr8::MaxPool2d<int8_t>)>);
 static_assert(std::is_same_v<decltype(&backend::arm_dsp::Linear<int8_t, int8_t, int32_t>),
-                             decltype(&integr8::Linear<int8_t, int8_t, int32_t>)>);
+                             Status (*)(const LinearParams&, const int8_t*, const int8_t*,
+                                        const int32_t*, int8_t*, int8_t*, size_t)>);
+static_assert(std::is_same_v<decltype(&backend::arm_dsp::Conv2d<int8_t, int8_t, int32_t>),
+                             Status (*)(const Conv2dParams&, const int8_t*, const int8_t*,
+                                        const int32_t*, int8_t*, int8_t*, size_t)>);
 
 INSTANTIATE_TYPED_TEST_SUITE_P(ArmDsp, BackendLinearTest, ArmDspBackend, BackendName);
 INSTANTIATE_TYPED_TEST_SUITE_P(ArmDsp, BackendConv2dTest, ArmDspBackend, BackendName);
@@ -88,6 +99,104 @@ TEST(ArmDspConv2dTest, RefusesShortScratch) {
   EXPECT_TRUE(call.buffer == before);
 }
 
+// One widened row for a single batch, a pair for more: 8 bytes per group of four features per
+// row, plus 3 alignment bytes. Scratch shorter than that, or none, is refused before anything
+// is written.
+TEST(ArmDspLinearTest, RefusesShortScratch) {
+  LinearCall call;  // batches 2, 3 input features: one group
+  ASSERT_EQ(backend::arm_dsp::LinearScratchBytes(call.params), size_t{3 + 16});
+  LinearParams one_row = call.params;
+  one_row.batches = 1;
+  one_row.input_features = 9;  // three groups
+  EXPECT_EQ(backend::arm_dsp::LinearScratchBytes(one_row), size_t{3 + 8 * 3});
+  const size_t needed = backend::arm_dsp::LinearScratchBytes(call.params);
+  std::vector<int8_t> scratch(needed - 1);
+  const std::vector<int8_t> before = call.buffer;
+  EXPECT_EQ(backend::arm_dsp::Linear(call.params, call.input, call.weights.data(),
+                                     call.bias.data(), call.output, scratch.data(),
+                                     scratch.size()),
+            Status::kArenaTooSmall);
+  EXPECT_EQ(backend::arm_dsp::Linear(call.params, call.input, call.weights.data(),
+                                     call.bias.data(), call.output, nullptr, needed),
+            Status::kArenaTooSmall);
+  EXPECT_TRUE(call.buffer == before);
+  // Invalid arguments report their own Status first, as the portable kernel does.
+  EXPECT_EQ(backend::arm_dsp::Linear(call.params, call.input, call.weights.data(),
+                                     call.bias.data(), static_cast<int8_t*>(nullptr), nullptr,
+                                     0),
+            Status::kNullPointer);
+}
+
+// Every combination of an odd or even batch count (a last row alone, or pairs only), K from 1
+// to 13 (every K mod 4, K below one group), odd and even channel counts, both requantizations
+// (the high-word one and the portable one, per channel and per tensor), with scratch of exactly
+// the queried size at every alignment; every output channel against the portable kernel, and
+// nothing written past the output.
+TEST(ArmDspLinearTest, MatchesPortableOverBatchesDepthsAndChannels) {
+  test_support::Random random(20261125);
+  int32_t cases = 0;
+  for (int32_t batches = 1; batches <= 4; ++batches) {
+    for (int32_t depth = 1; depth <= 13; ++depth) {
+      for (int32_t channels = 1; channels <= 5; ++channels) {
+        for (const bool high_word : {true, false}) {
+          SCOPED_TRACE("batches " + std::to_string(batches) + " K " + std::to_string(depth) +
+                       " channels " + std::to_string(channels) +
+                       (high_word ? " high word" : " portable requantization"));
+          const size_t channel_count = static_cast<size_t>(channels);
+          std::vector<int32_t> multipliers(channel_count);
+          std::vector<int32_t> shifts(channel_count);
+          for (size_t c = 0; c < channel_count; ++c) {
+            multipliers[c] = random.Uniform(int32_t{1} << 30, std::numeric_limits<int32_t>::max());
+            shifts[c] = random.Uniform(36, 42);  // outputs spread over int8
+          }
+          LinearParams params;
+          params.batches = batches;
+          params.input_features = depth;
+          params.output_features = channels;
+          params.requantize = {multipliers.data(), shifts.data(), cases % 2 == 0,
+                               random.Uniform(-128, 127), -128, 127};
+          if (!high_word) {
+            // A narrower clamp, or a shift outside [33, 54], takes the portable Requantize.
+            if (cases % 3 == 0) {
+              shifts[0] = cases % 2 == 0 ? 32 : 55;
+            } else {
+              params.requantize.activation_min = -100;
+              params.requantize.activation_max = 110;
+            }
+          }
+          ASSERT_EQ(backend::arm_dsp::internal::CanRequantizeByHighWord(params.requantize,
+                                                                        channels),
+                    high_word);
+          const std::vector<int8_t> input =
+              random.Int8s(static_cast<size_t>(batches * depth), -128, 127);
+          const std::vector<int8_t> weights =
+              random.Int8s(static_cast<size_t>(channels * depth), -127, 127);
+          const std::vector<int32_t> bias = random.Int32s(channel_count, -50000, 50000);
+          const size_t outputs = static_cast<size_t>(batches * channels);
+          std::vector<int8_t> expected(outputs + kGuardBytes, kPortableFill);
+          std::vector<int8_t> actual(outputs + kGuardBytes, kBackendFill);
+          ASSERT_EQ(integr8::Linear(params, input.data(), weights.data(), bias.data(),
+                                    expected.data()),
+                    Status::kOk);
+          const size_t offset = static_cast<size_t>(cases % 4);
+          const size_t bytes = backend::arm_dsp::LinearScratchBytes(params);
+          std::vector<int8_t> scratch(offset + bytes);
+          ASSERT_EQ(backend::arm_dsp::Linear(params, input.data(), weights.data(), bias.data(),
+                                             actual.data(), scratch.data() + offset, bytes),
+                    Status::kOk);
+          for (size_t i = 0; i < outputs; ++i) {
+            ASSERT_EQ(int32_t{actual[i]}, int32_t{expected[i]})
+                << "row " << i / channel_count << " channel " << i % channel_count;
+          }
+          for (size_t i = outputs; i < actual.size(); ++i) ASSERT_EQ(actual[i], kBackendFill);
+          ++cases;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(cases, 4 * 13 * 5 * 2);
+}
+
 // The high-word requantization (SMMLA, ASR, SSAT) against the spec's Requantize, over every
 // shift it accepts, the multipliers' and zero points' extremes and accumulators at the int32
 // extremes, at zero, and on both sides of rounding ties.
@@ -124,12 +233,12 @@ TEST(ArmDspRequantizeTest, HighWordMatchesRequantize) {
                                         std::numeric_limits<int32_t>::max()));
         }
         for (int i = 0; i < 20; ++i) accs.push_back(random.Uniform(-5000, 5000));
-        const RequantizeParams params{&multiplier, &shift, false, zero_point, -128, 127};
+        const int32_t high_shift = shift - 32;
+        const int32_t rounding =
+            backend::arm_dsp::internal::HighWordRounding(zero_point, high_shift);
         for (const int32_t acc : accs) {
-          int8_t high_word = 0;
-          int8_t unused = 0;
-          backend::arm_dsp::internal::RequantizeChannel(acc, acc, multiplier, shift, params,
-                                                        true, &high_word, &unused);
+          const int8_t high_word = backend::arm_dsp::internal::RequantizeByHighWord(
+              acc, multiplier, rounding, high_shift);
           const int32_t expected = Requantize(acc, multiplier, shift, zero_point, -128, 127);
           ASSERT_EQ(int32_t{high_word}, expected)
               << "acc " << acc << " m " << multiplier << " n " << shift << " z " << zero_point;
@@ -141,10 +250,16 @@ TEST(ArmDspRequantizeTest, HighWordMatchesRequantize) {
   EXPECT_GT(checked, 100000);
 }
 
-// The high-word path is taken exactly when every shift is in [33, 54] and the activation
-// range is the whole int8 range.
+// The high-word path is taken exactly where the shift is in [33, 54] and the activation range
+// is the whole int8 range: per channel in RequantizeChannel, for every channel of a call in
+// CanRequantizeByHighWord (Conv2d's table).
 TEST(ArmDspRequantizeTest, HighWordOnlyWhereExact) {
   using backend::arm_dsp::internal::CanRequantizeByHighWord;
+  using backend::arm_dsp::internal::IsHighWordShift;
+  EXPECT_FALSE(IsHighWordShift(32));
+  EXPECT_TRUE(IsHighWordShift(33));
+  EXPECT_TRUE(IsHighWordShift(54));
+  EXPECT_FALSE(IsHighWordShift(55));
   const int32_t multipliers[3] = {int32_t{1} << 30, int32_t{1} << 30, int32_t{1} << 30};
   int32_t shifts[3] = {33, 54, 40};
   RequantizeParams params{multipliers, shifts, true, 0, -128, 127};
@@ -234,8 +349,11 @@ TEST(ArmDspConv2dTest, HighWordPathMatchesPortable) {
     ASSERT_EQ(integr8::Linear(linear, rows.data(), filter.data(), bias.data(),
                               linear_expected.data()),
               Status::kOk);
+    const size_t linear_bytes = backend::arm_dsp::LinearScratchBytes(linear);
+    std::vector<int8_t> linear_scratch(linear_bytes + offset);
     ASSERT_EQ(backend::arm_dsp::Linear(linear, rows.data(), filter.data(), bias.data(),
-                                       linear_actual.data()),
+                                       linear_actual.data(), linear_scratch.data() + offset,
+                                       linear_bytes),
               Status::kOk);
     ASSERT_EQ(linear_actual, linear_expected) << "trial " << trial;
   }

@@ -355,6 +355,21 @@ TEST(Pool2dValidationTest, ZeroOutputExtentIsBadShape) {
   ExpectRejected(params, Status::kBadShape);
 }
 
+// WindowOutputExtent at the edges of its 32-bit arithmetic: a padded input of exactly
+// INT32_MAX, a ceil_mode product (extent - 1) * stride past INT32_MAX, and padded inputs beyond
+// INT32_MAX, which every kernel rejects (kBadPadding) and which give 0.
+static_assert(WindowOutputExtent(INT32_MAX - 2, 1, 1, 1, 1, false) == INT32_MAX);
+// ceil_mode drops the last of those windows, which starts in the right padding.
+static_assert(WindowOutputExtent(INT32_MAX - 2, 1, 1, 1, 1, true) == INT32_MAX - 1);
+static_assert(WindowOutputExtent(INT32_MAX, 1, INT32_MAX, 1, 0, true) == 1);
+// reach 2^31 - 3, stride 2^30: ceil gives 3 windows, and the third, at 2^31 >= input + padding,
+// starts in the right padding and is dropped.
+static_assert(WindowOutputExtent(INT32_MAX - 2, 2, 1 << 30, 1, 1, true) == 2);
+static_assert(WindowOutputExtent(INT32_MAX - 2, 2, 1 << 30, 1, 1, false) == 2);
+// PyTorch would give INT32_MAX and 715,827,883 windows for these two.
+static_assert(WindowOutputExtent(INT32_MAX - 2, 3, 1, 1, 2, false) == 0);
+static_assert(WindowOutputExtent(INT32_MAX, 3, 3, 1, 1, true) == 0);
+
 TEST(Pool2dValidationTest, BadStride) {
   Pool2dParams params = ValidParams();
   params.stride_height = 0;

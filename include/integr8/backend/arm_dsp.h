@@ -8,24 +8,26 @@
 // SSAT, SSUB8 with SEL) are spelled as plain integer C++ with their exact architectural
 // results, which is how the host test suite checks the blocking, the tails, the byte order
 // and the requantization of this backend against the portable kernels; the target build then
-// differs only in those functions and in Conv2d's MAC step (one asm statement, the same
-// instruction sequence as its C++ twin), which the QEMU firmware tests cover.
+// differs only in those functions and in the MAC step of Linear and Conv2d (one asm statement
+// per block shape, the same sums from the same words as its C++ twin), which the QEMU firmware
+// tests cover.
 //
 // Contract: the portable kernels' arguments, Status codes and output bytes. The same
 // Validate* function runs first through INTEGR8_CHECK, so on error nothing is written.
-// Conv2d additionally takes caller scratch of Conv2dScratchBytes(params) bytes (the im2col
-// patches of two output positions, expanded to 16 bits, and a per-channel requantization
-// table; CMSIS-NN's convention of caller-owned scratch with a size query) and returns
-// kArenaTooSmall if it is missing or short. The scratch needs no alignment.
+// Linear and Conv2d additionally take caller scratch of LinearScratchBytes(params) and
+// Conv2dScratchBytes(params) bytes (their activations expanded to 16 bits: Linear's rows, one
+// or two at a time, Conv2d's im2col patches of two output positions and a per-channel
+// requantization table; CMSIS-NN's convention of caller-owned scratch with a size query) and
+// return kArenaTooSmall if it is missing or short. The scratch needs no alignment.
 //
 // How the MACs are formed: a 32-bit load brings four int8 values b0..b3; SXTB16 sign-extends
 // the even bytes into two 16-bit lanes (b0, b2), and SXTB16 of the word rotated by 8 the odd
 // bytes (b1, b3). Applying the same split to activations and weights pairs lanes correctly,
-// and SMLAD adds both lane products to the accumulator: two SMLADs per four MACs. A block of
-// two activation rows (two im2col patches, or two batches) by two weight rows shares each
-// expanded word between two rows, so the sign extension is paid once per word and row pair.
-// Conv2d goes further: its patches are expanded once into scratch and reused by every output
-// channel, so only filter words are extended in its inner loop (see "Conv2d" below).
+// and SMLAD adds both lane products to the accumulator: two SMLADs per four MACs. The
+// activations are expanded once into scratch and reused by every output channel, so only
+// weight words are extended in the inner loop, and a block of two activation rows (two im2col
+// patches, or two batches) by two weight rows shares each extended weight word between the
+// two rows (see "Patches" below).
 //
 // Why nothing overflows: every value SMLAD adds is a partial sum of the channel's K products
 // plus its bias, and ValidateAccumulatorBound established |bias| + K * 128 * 127 < 2^31, which
@@ -222,38 +224,56 @@ INTEGR8_ARM_DSP_INLINE uint32_t MinBytes(uint32_t a, uint32_t b) {
 // floors), and z added outside the floor equals z * 2^s added inside. SMMLA forms the sum
 // modulo 2^32, which is exact because it fits int32: |floor(acc m / 2^32)| <= 2^30 and
 // |r| <= 255 * 2^21 for s <= 22, so |sum| < 1.61e9 < 2^31. SSAT #8 is then the clamp.
-// Calls whose shifts or activation range fall outside take the portable Requantize.
+// A channel whose shift or activation range falls outside takes the portable Requantize.
 constexpr int32_t kHighWordShiftMin = 33;
 constexpr int32_t kHighWordShiftMax = 54;
 
+INTEGR8_ARM_DSP_INLINE bool IsHighWordShift(int32_t shift) {
+  return shift >= kHighWordShiftMin && shift <= kHighWordShiftMax;
+}
+
+INTEGR8_ARM_DSP_INLINE bool HasFullInt8Range(const RequantizeParams& requantize) {
+  return requantize.activation_min == -128 && requantize.activation_max == 127;
+}
+
 // Whether every channel of `requantize` (channels of them when per channel) qualifies.
 inline bool CanRequantizeByHighWord(const RequantizeParams& requantize, int32_t channels) {
-  if (requantize.activation_min != -128 || requantize.activation_max != 127) return false;
+  if (!HasFullInt8Range(requantize)) return false;
   const int32_t count = requantize.per_channel ? channels : 1;
   for (int32_t channel = 0; channel < count; ++channel) {
-    const int32_t shift = requantize.shifts[channel];
-    if (shift < kHighWordShiftMin || shift > kHighWordShiftMax) return false;
+    if (!IsHighWordShift(requantize.shifts[channel])) return false;
   }
   return true;
 }
 
+// The rounding term (2 z + 1) * 2^(s-1) for s = n - 32: |2 z + 1| <= 255 and s <= 22, so the
+// product is exact in int32; formed as an unsigned shift, which has no undefined cases.
+INTEGR8_ARM_DSP_INLINE int32_t HighWordRounding(int32_t output_zero_point, int32_t high_shift) {
+  return static_cast<int32_t>(static_cast<uint32_t>(2 * output_zero_point + 1)
+                              << (high_shift - 1));
+}
+
+// SMMLA, ASR, SSAT: acc requantized by the high word, for a channel's multiplier, rounding
+// term and s = n - 32.
+INTEGR8_ARM_DSP_INLINE int8_t RequantizeByHighWord(int32_t acc, int32_t multiplier,
+                                                   int32_t rounding, int32_t high_shift) {
+  return static_cast<int8_t>(
+      SaturateInt8(MultiplyAccumulateHigh(acc, multiplier, rounding) >> high_shift));
+}
+
 // acc0 and acc1, two accumulators of one channel with that channel's multiplier and shift,
-// requantized into *output0 and then *output1 (which may be the same byte when acc0 == acc1);
-// by the high word when `high_word` (CanRequantizeByHighWord held for the call).
+// requantized into *output0 and then *output1 (which may be the same byte when acc0 == acc1):
+// by the high word when the clamp is the full int8 range (`full_range`, that is
+// HasFullInt8Range(requantize)) and the shift qualifies, else by the portable Requantize.
 INTEGR8_ARM_DSP_INLINE void RequantizeChannel(int32_t acc0, int32_t acc1, int32_t multiplier,
                                               int32_t shift, const RequantizeParams& requantize,
-                                              bool high_word, int8_t* output0,
+                                              bool full_range, int8_t* output0,
                                               int8_t* output1) {
-  if (high_word) {
+  if (full_range && IsHighWordShift(shift)) {
     const int32_t high_shift = shift - 32;
-    // (2 z + 1) * 2^(s-1): |2 z + 1| <= 255 and s <= 22, so the product is exact in int32;
-    // formed as an unsigned shift, which has no undefined cases.
-    const auto rounding = static_cast<int32_t>(
-        static_cast<uint32_t>(2 * requantize.output_zero_point + 1) << (high_shift - 1));
-    *output0 = static_cast<int8_t>(
-        SaturateInt8(MultiplyAccumulateHigh(acc0, multiplier, rounding) >> high_shift));
-    *output1 = static_cast<int8_t>(
-        SaturateInt8(MultiplyAccumulateHigh(acc1, multiplier, rounding) >> high_shift));
+    const int32_t rounding = HighWordRounding(requantize.output_zero_point, high_shift);
+    *output0 = RequantizeByHighWord(acc0, multiplier, rounding, high_shift);
+    *output1 = RequantizeByHighWord(acc1, multiplier, rounding, high_shift);
   } else {
     *output0 = static_cast<int8_t>(Requantize(acc0, multiplier, shift,
                                               requantize.output_zero_point,
@@ -266,128 +286,39 @@ INTEGR8_ARM_DSP_INLINE void RequantizeChannel(int32_t acc0, int32_t acc1, int32_
   }
 }
 
-// acc[row][col] += sum_k activations[row][k] * weights[col][k] over a block of kRows (1 or 2)
-// activation rows and kCols (1 or 2) weight rows, each `depth` int8 values long and the
-// second row of each `depth` after the first, as both im2col patches and weight rows are.
-// The sums live in named locals rather than arrays, and the second rows are reached by an
-// offset, so that the 2x2 block's sums, expanded words and pointers fit in the Cortex-M
-// register file without spills: 4 loads, 8 SXTB16 and 8 SMLAD per 16 MACs.
-template <int kRows, int kCols>
-inline void DotProductBlock(const int8_t* activations, const int8_t* weights, int32_t depth,
-                            int32_t (&acc)[2][2]) {
-  static_assert((kRows == 1 || kRows == 2) && (kCols == 1 || kCols == 2), "1x1 .. 2x2 blocks");
-  int32_t sum00 = acc[0][0];
-  int32_t sum01 = acc[0][1];
-  int32_t sum10 = acc[1][0];
-  int32_t sum11 = acc[1][1];
-  const int8_t* const vector_end = activations + (depth - depth % 4);
-  for (; activations != vector_end; activations += 4, weights += 4) {
-    const uint32_t row0 = LoadFour(activations);
-    const uint32_t row0_even = SignExtendEvenBytes(row0);
-    const uint32_t row0_odd = SignExtendOddBytes(row0);
-    uint32_t row1_even = 0;
-    uint32_t row1_odd = 0;
-    if constexpr (kRows == 2) {
-      const uint32_t row1 = LoadFour(activations + depth);
-      row1_even = SignExtendEvenBytes(row1);
-      row1_odd = SignExtendOddBytes(row1);
-    }
-    uint32_t word = LoadFour(weights);
-    uint32_t weight_even = SignExtendEvenBytes(word);
-    uint32_t weight_odd = SignExtendOddBytes(word);
-    sum00 = DualMultiplyAccumulate(weight_even, row0_even, sum00);
-    sum00 = DualMultiplyAccumulate(weight_odd, row0_odd, sum00);
-    if constexpr (kRows == 2) {
-      sum10 = DualMultiplyAccumulate(weight_even, row1_even, sum10);
-      sum10 = DualMultiplyAccumulate(weight_odd, row1_odd, sum10);
-    }
-    if constexpr (kCols == 2) {
-      word = LoadFour(weights + depth);
-      weight_even = SignExtendEvenBytes(word);
-      weight_odd = SignExtendOddBytes(word);
-      sum01 = DualMultiplyAccumulate(weight_even, row0_even, sum01);
-      sum01 = DualMultiplyAccumulate(weight_odd, row0_odd, sum01);
-      if constexpr (kRows == 2) {
-        sum11 = DualMultiplyAccumulate(weight_even, row1_even, sum11);
-        sum11 = DualMultiplyAccumulate(weight_odd, row1_odd, sum11);
-      }
-    }
-  }
-  for (int32_t k = 0; k < depth % 4; ++k) {
-    const int32_t weight0 = weights[k];
-    sum00 += int32_t{activations[k]} * weight0;
-    if constexpr (kRows == 2) sum10 += int32_t{activations[depth + k]} * weight0;
-    if constexpr (kCols == 2) {
-      const int32_t weight1 = weights[depth + k];
-      sum01 += int32_t{activations[k]} * weight1;
-      if constexpr (kRows == 2) sum11 += int32_t{activations[depth + k]} * weight1;
-    }
-  }
-  acc[0][0] = sum00;
-  acc[0][1] = sum01;
-  acc[1][0] = sum10;
-  acc[1][1] = sum11;
-}
-
-// Channels [first_channel, first_channel + kCols) of kRows activation rows (the second
-// `depth` after the first): bias, the block's products, then the portable kernels'
-// Requantize, written to outputs[row][channel].
-template <int kRows, int kCols>
-inline void ComputeBlock(const int8_t* activations, const int8_t* weights, const int32_t* bias,
-                         int32_t first_channel, int32_t depth,
-                         const RequantizeParams& requantize, bool high_word,
-                         int8_t* const (&outputs)[2]) {
-  int32_t acc[2][2] = {};
-  for (int col = 0; col < kCols; ++col) {
-    for (int row = 0; row < kRows; ++row) acc[row][col] = bias[first_channel + col];
-  }
-  const int8_t* const block_weights = weights + static_cast<ptrdiff_t>(first_channel) * depth;
-  DotProductBlock<kRows, kCols>(activations, block_weights, depth, acc);
-  const int32_t channel_mask = requantize.per_channel ? -1 : 0;
-  for (int col = 0; col < kCols; ++col) {
-    const int32_t out_c = first_channel + col;
-    // A single row writes its byte twice.
-    const int32_t channel = out_c & channel_mask;
-    RequantizeChannel(acc[0][col], acc[kRows - 1][col], requantize.multipliers[channel],
-                      requantize.shifts[channel], requantize, high_word, outputs[0] + out_c,
-                      outputs[kRows - 1] + out_c);
-  }
-}
-
-// All `channels` outputs of kRows activation rows, channels in pairs.
-template <int kRows>
-inline void ComputeRows(const int8_t* activations, const int8_t* weights, const int32_t* bias,
-                        int32_t channels, int32_t depth, const RequantizeParams& requantize,
-                        bool high_word, int8_t* const (&outputs)[2]) {
-  int32_t out_c = 0;
-  for (; out_c + 2 <= channels; out_c += 2) {
-    ComputeBlock<kRows, 2>(activations, weights, bias, out_c, depth, requantize, high_word,
-                           outputs);
-  }
-  if (out_c < channels) {
-    ComputeBlock<kRows, 1>(activations, weights, bias, out_c, depth, requantize, high_word,
-                           outputs);
-  }
-}
-
-// --- Conv2d: int16 patches shared by a 2x2 register block -------------------------------
+// --- Patches: int16 activations shared by a register block ------------------------------
 //
-// Conv2d expands the im2col patches of two output positions to 16-bit lanes once, in
-// caller scratch, and runs every output channel over them; only the filter words are sign
-// extended in the inner loop. For each group of four taps k..k+3 the two patches take four
-// words, in the order the inner loop reads them:
+// Linear and Conv2d expand their activations to 16-bit lanes once, in caller scratch, and run
+// every output channel over them; only the weight words are sign extended in the inner loop.
+// The expanded activations are patches: Conv2d's im2col patches of two output positions, or
+// Linear's rows (two, or a last odd one alone), a Linear being a convolution whose patch is
+// the whole row. For each group of four taps k..k+3, kPatches (1 or 2) patches take
+// 2 * kPatches words, in the order the inner loop reads them:
 //
-//   [p0 (x[k], x[k+2]), p1 (x[k], x[k+2]), p0 (x[k+1], x[k+3]), p1 (x[k+1], x[k+3])]
+//   two patches  [p0 (x[k], x[k+2]), p1 (x[k], x[k+2]), p0 (x[k+1], x[k+3]), p1 (x[k+1], x[k+3])]
+//   one patch    [p0 (x[k], x[k+2]), p0 (x[k+1], x[k+3])]
 //
-// so that SXTB16 of a filter word (w[k], w[k+2]) and SXTB16 ROR #8 of it (w[k+1], w[k+3])
+// so that SXTB16 of a weight word (w[k], w[k+2]) and SXTB16 ROR #8 of it (w[k+1], w[k+3])
 // meet their activations lane by lane in SMLAD. When K is not a multiple of four the last
-// group holds the remaining taps and zero lanes, whose products are zero whatever the filter
-// lane holds (the tail reads only the filter bytes that exist).
+// group holds the remaining taps and zero lanes, whose products are zero whatever the weight
+// lane holds (the tail reads only the weight bytes that exist).
 
-constexpr int32_t kPatchGroupBytes = 16;  // four words: one group of four taps, two patches
+// Bytes of one group of four taps of kPatches patches, and from its even words to its odd.
+template <int kPatches>
+constexpr ptrdiff_t kPatchGroupBytes = ptrdiff_t{8} * kPatches;
+template <int kPatches>
+constexpr ptrdiff_t kOddWordsOffset = ptrdiff_t{4} * kPatches;
 
 INTEGR8_ARM_DSP_INLINE void StoreWord(int8_t* destination, uint32_t word) {
   std::memcpy(destination, &word, sizeof word);
+}
+
+// The four int8 taps of `word` as one patch's words of a group: the even lanes at
+// `destination`, the odd lanes kPatches words later.
+template <int kPatches>
+INTEGR8_ARM_DSP_INLINE void StoreWidened(int8_t* destination, uint32_t word) {
+  StoreWord(destination, SignExtendEvenBytes(word));
+  StoreWord(destination + kOddWordsOffset<kPatches>, SignExtendOddBytes(word));
 }
 
 // All four byte lanes of a word hold one int8 value.
@@ -401,13 +332,32 @@ INTEGR8_ARM_DSP_INLINE uint32_t BroadcastLanes(int32_t value) {
   return lane | (lane << 16);
 }
 
+// The first word-aligned byte of caller scratch: the patches' words are read with LDRD, which
+// needs word alignment. The scratch sizes include the 3 bytes this may skip.
+INTEGR8_ARM_DSP_INLINE int8_t* AlignToWord(int8_t* scratch) {
+  const size_t misalignment = reinterpret_cast<uintptr_t>(scratch) % 4;
+  return scratch + (4 - misalignment) % 4;
+}
+
+// sum0 += lanes . patch 0's word at `words`, and sum1 += lanes . patch 1's, the next word,
+// when there are two patches.
+template <int kPatches>
+INTEGR8_ARM_DSP_INLINE void MacWords(uint32_t lanes, const int8_t* words, int32_t& sum0,
+                                     int32_t& sum1) {
+  sum0 = DualMultiplyAccumulate(lanes, LoadFour(words), sum0);
+  if constexpr (kPatches == 2) sum1 = DualMultiplyAccumulate(lanes, LoadFour(words + 4), sum1);
+}
+
 #if defined(__ARM_FEATURE_DSP)
 
-// One group of four taps of the 2x2 block: sum[p][c] += patch p . filter row c, rows at
-// `filter` and `filter + depth`; advances `patches` by one group and `filter` by four taps.
-// Written as one block so that its 13 registers (4 sums, 3 pointers/offsets, 5 temporaries,
-// plus the caller's loop counter) stay in the register file: 2 LDRD, 2 LDR, 4 SXTB16 and
-// 8 SMLAD per 16 MACs. The plain C++ below is the same sequence, instruction by instruction.
+// One group of four taps of the block of kPatches patches by two weight rows:
+// sum[p][c] += patch p . row c, rows at `filter` and `filter + depth`; advances `patches` by
+// one group and `filter` by four taps. Each shape is one asm statement, so that its registers
+// (for two patches 13: 4 sums, 3 pointers/offsets, 5 temporaries, plus the caller's loop
+// counter) stay in the register file: for two patches 2 LDRD, 2 LDR, 4 SXTB16 and 8 SMLAD per
+// 16 MACs, for one 1 LDRD, 2 LDR, 4 SXTB16 and 4 SMLAD per 8 MACs. The plain C++ below forms
+// the same sums from the same words.
+template <int kPatches>
 INTEGR8_ARM_DSP_INLINE void MacGroup(const int8_t*& patches, const int8_t*& filter,
                                      int32_t depth, int32_t& sum00, int32_t& sum01,
                                      int32_t& sum10, int32_t& sum11) {
@@ -416,62 +366,73 @@ INTEGR8_ARM_DSP_INLINE void MacGroup(const int8_t*& patches, const int8_t*& filt
   uint32_t row0 = 0;
   uint32_t row1 = 0;
   uint32_t lanes = 0;
-  __asm__(
-      "ldrd %[p0], %[p1], [%[patches]], #8\n\t"
-      "ldr %[w1], [%[filter], %[depth]]\n\t"
-      "ldr %[w0], [%[filter]], #4\n\t"
-      "sxtb16 %[lanes], %[w0]\n\t"
-      "smlad %[s00], %[lanes], %[p0], %[s00]\n\t"
-      "smlad %[s10], %[lanes], %[p1], %[s10]\n\t"
-      "sxtb16 %[lanes], %[w1]\n\t"
-      "smlad %[s01], %[lanes], %[p0], %[s01]\n\t"
-      "smlad %[s11], %[lanes], %[p1], %[s11]\n\t"
-      "ldrd %[p0], %[p1], [%[patches]], #8\n\t"
-      "sxtb16 %[w0], %[w0], ror #8\n\t"
-      "smlad %[s00], %[w0], %[p0], %[s00]\n\t"
-      "smlad %[s10], %[w0], %[p1], %[s10]\n\t"
-      "sxtb16 %[w1], %[w1], ror #8\n\t"
-      "smlad %[s01], %[w1], %[p0], %[s01]\n\t"
-      "smlad %[s11], %[w1], %[p1], %[s11]"
-      : [s00] "+r"(sum00), [s01] "+r"(sum01), [s10] "+r"(sum10), [s11] "+r"(sum11),
-        [patches] "+r"(patches), [filter] "+r"(filter), [p0] "=&r"(patch0),
-        [p1] "=&r"(patch1), [w0] "=&r"(row0), [w1] "=&r"(row1), [lanes] "=&r"(lanes)
-      : [depth] "r"(depth)
-      : "memory");
+  if constexpr (kPatches == 2) {
+    __asm__(
+        "ldrd %[p0], %[p1], [%[patches]], #8\n\t"
+        "ldr %[w1], [%[filter], %[depth]]\n\t"
+        "ldr %[w0], [%[filter]], #4\n\t"
+        "sxtb16 %[lanes], %[w0]\n\t"
+        "smlad %[s00], %[lanes], %[p0], %[s00]\n\t"
+        "smlad %[s10], %[lanes], %[p1], %[s10]\n\t"
+        "sxtb16 %[lanes], %[w1]\n\t"
+        "smlad %[s01], %[lanes], %[p0], %[s01]\n\t"
+        "smlad %[s11], %[lanes], %[p1], %[s11]\n\t"
+        "ldrd %[p0], %[p1], [%[patches]], #8\n\t"
+        "sxtb16 %[w0], %[w0], ror #8\n\t"
+        "smlad %[s00], %[w0], %[p0], %[s00]\n\t"
+        "smlad %[s10], %[w0], %[p1], %[s10]\n\t"
+        "sxtb16 %[w1], %[w1], ror #8\n\t"
+        "smlad %[s01], %[w1], %[p0], %[s01]\n\t"
+        "smlad %[s11], %[w1], %[p1], %[s11]"
+        : [s00] "+r"(sum00), [s01] "+r"(sum01), [s10] "+r"(sum10), [s11] "+r"(sum11),
+          [patches] "+r"(patches), [filter] "+r"(filter), [p0] "=&r"(patch0),
+          [p1] "=&r"(patch1), [w0] "=&r"(row0), [w1] "=&r"(row1), [lanes] "=&r"(lanes)
+        : [depth] "r"(depth)
+        : "memory");
+  } else {
+    // patch0 and patch1 are the patch's even and odd words here.
+    __asm__(
+        "ldrd %[even], %[odd], [%[patches]], #8\n\t"
+        "ldr %[w1], [%[filter], %[depth]]\n\t"
+        "ldr %[w0], [%[filter]], #4\n\t"
+        "sxtb16 %[lanes], %[w0]\n\t"
+        "smlad %[s00], %[lanes], %[even], %[s00]\n\t"
+        "sxtb16 %[lanes], %[w1]\n\t"
+        "smlad %[s01], %[lanes], %[even], %[s01]\n\t"
+        "sxtb16 %[w0], %[w0], ror #8\n\t"
+        "smlad %[s00], %[w0], %[odd], %[s00]\n\t"
+        "sxtb16 %[w1], %[w1], ror #8\n\t"
+        "smlad %[s01], %[w1], %[odd], %[s01]"
+        : [s00] "+r"(sum00), [s01] "+r"(sum01), [patches] "+r"(patches),
+          [filter] "+r"(filter), [even] "=&r"(patch0), [odd] "=&r"(patch1), [w0] "=&r"(row0),
+          [w1] "=&r"(row1), [lanes] "=&r"(lanes)
+        : [depth] "r"(depth)
+        : "memory");
+  }
 }
 
 #else
 
+template <int kPatches>
 INTEGR8_ARM_DSP_INLINE void MacGroup(const int8_t*& patches, const int8_t*& filter,
                                      int32_t depth, int32_t& sum00, int32_t& sum01,
                                      int32_t& sum10, int32_t& sum11) {
-  uint32_t patch0 = LoadFour(patches);
-  uint32_t patch1 = LoadFour(patches + 4);
   const uint32_t row1 = LoadFour(filter + depth);
   const uint32_t row0 = LoadFour(filter);
-  uint32_t lanes = SignExtendEvenBytes(row0);
-  sum00 = DualMultiplyAccumulate(lanes, patch0, sum00);
-  sum10 = DualMultiplyAccumulate(lanes, patch1, sum10);
-  lanes = SignExtendEvenBytes(row1);
-  sum01 = DualMultiplyAccumulate(lanes, patch0, sum01);
-  sum11 = DualMultiplyAccumulate(lanes, patch1, sum11);
-  patch0 = LoadFour(patches + 8);
-  patch1 = LoadFour(patches + 12);
-  lanes = SignExtendOddBytes(row0);
-  sum00 = DualMultiplyAccumulate(lanes, patch0, sum00);
-  sum10 = DualMultiplyAccumulate(lanes, patch1, sum10);
-  lanes = SignExtendOddBytes(row1);
-  sum01 = DualMultiplyAccumulate(lanes, patch0, sum01);
-  sum11 = DualMultiplyAccumulate(lanes, patch1, sum11);
-  patches += kPatchGroupBytes;
+  const int8_t* const odd = patches + kOddWordsOffset<kPatches>;
+  MacWords<kPatches>(SignExtendEvenBytes(row0), patches, sum00, sum10);
+  MacWords<kPatches>(SignExtendEvenBytes(row1), patches, sum01, sum11);
+  MacWords<kPatches>(SignExtendOddBytes(row0), odd, sum00, sum10);
+  MacWords<kPatches>(SignExtendOddBytes(row1), odd, sum01, sum11);
+  patches += kPatchGroupBytes<kPatches>;
   filter += 4;
 }
 
 #endif  // __ARM_FEATURE_DSP
 
-// The filter taps k..k+remaining-1 (remaining in 1..3) of one row as the two words of a
-// group, (w[k], w[k+2]) and (w[k+1], 0), reading only the bytes that exist; lanes beyond
-// the row are zero, as are the patches' lanes there.
+// The taps k..k+remaining-1 (remaining in 1..3) at the end of an int8 row (a weight row, or
+// a Linear activation row being widened) as the two words of a group, (w[k], w[k+2]) and
+// (w[k+1], 0), reading only the bytes that exist; lanes beyond the row are zero.
 INTEGR8_ARM_DSP_INLINE uint32_t TailEvenLanes(const int8_t* row, int32_t remaining) {
   const uint32_t high = remaining > 2 ? static_cast<uint32_t>(static_cast<uint16_t>(row[2])) : 0;
   return static_cast<uint32_t>(static_cast<uint16_t>(row[0])) | (high << 16);
@@ -480,116 +441,136 @@ INTEGR8_ARM_DSP_INLINE uint32_t TailOddLanes(const int8_t* row, int32_t remainin
   return remaining > 1 ? static_cast<uint32_t>(static_cast<uint16_t>(row[1])) : 0;
 }
 
-// The last `remaining` (1..3) taps of the 2x2 block, k = K - remaining: the taps' filter
-// bytes, sign-extended by LDRSB, meet the patches' 16-bit lanes through SMLABB / SMLABT
-// (x[k] and x[k+1] are the bottom lanes of the group's even and odd words, x[k+2] the top
-// lane of the even word), so no lane is assembled from bytes and zero lanes are skipped.
-INTEGR8_ARM_DSP_INLINE void MacTail(const int8_t* patches, const int8_t* row0, int32_t depth,
-                                    int32_t remaining, int32_t& sum00, int32_t& sum01,
-                                    int32_t& sum10, int32_t& sum11) {
-  const int8_t* const row1 = row0 + depth;
-  const uint32_t even0 = LoadFour(patches);
-  const uint32_t even1 = LoadFour(patches + 4);
-  int32_t weight0 = row0[0];
-  int32_t weight1 = row1[0];
-  sum00 = MultiplyAccumulateBottoms(weight0, even0, sum00);
-  sum10 = MultiplyAccumulateBottoms(weight0, even1, sum10);
-  sum01 = MultiplyAccumulateBottoms(weight1, even0, sum01);
-  sum11 = MultiplyAccumulateBottoms(weight1, even1, sum11);
-  if (remaining > 1) {
-    const uint32_t odd0 = LoadFour(patches + 8);
-    const uint32_t odd1 = LoadFour(patches + 12);
-    weight0 = row0[1];
-    weight1 = row1[1];
-    sum00 = MultiplyAccumulateBottoms(weight0, odd0, sum00);
-    sum10 = MultiplyAccumulateBottoms(weight0, odd1, sum10);
-    sum01 = MultiplyAccumulateBottoms(weight1, odd0, sum01);
-    sum11 = MultiplyAccumulateBottoms(weight1, odd1, sum11);
-  }
-  if (remaining > 2) {
-    weight0 = row0[2];
-    weight1 = row1[2];
-    sum00 = MultiplyAccumulateBottomTop(weight0, even0, sum00);
-    sum10 = MultiplyAccumulateBottomTop(weight0, even1, sum10);
-    sum01 = MultiplyAccumulateBottomTop(weight1, even0, sum01);
-    sum11 = MultiplyAccumulateBottomTop(weight1, even1, sum11);
-  }
-}
-
-// sum0 += patch 0 . row and sum1 += patch 1 . row over `groups` whole groups and then
-// `remaining` (0..3) taps, for a single filter row: the channel left over when a group has an
-// odd channel count, and the tail of the 2x2 block.
-INTEGR8_ARM_DSP_INLINE void MacColumn(const int8_t* patches, const int8_t* row,
-                                      int32_t groups, int32_t remaining, int32_t& sum0,
-                                      int32_t& sum1) {
-  for (int32_t group = 0; group < groups; ++group, patches += kPatchGroupBytes, row += 4) {
-    const uint32_t word = LoadFour(row);
-    const uint32_t even = SignExtendEvenBytes(word);
-    const uint32_t odd = SignExtendOddBytes(word);
-    sum0 = DualMultiplyAccumulate(even, LoadFour(patches), sum0);
-    sum1 = DualMultiplyAccumulate(even, LoadFour(patches + 4), sum1);
-    sum0 = DualMultiplyAccumulate(odd, LoadFour(patches + 8), sum0);
-    sum1 = DualMultiplyAccumulate(odd, LoadFour(patches + 12), sum1);
-  }
-  if (remaining != 0) {
-    const uint32_t even = TailEvenLanes(row, remaining);
-    sum0 = DualMultiplyAccumulate(even, LoadFour(patches), sum0);
-    sum1 = DualMultiplyAccumulate(even, LoadFour(patches + 4), sum1);
-    if (remaining > 1) {
-      const uint32_t odd = TailOddLanes(row, remaining);
-      sum0 = DualMultiplyAccumulate(odd, LoadFour(patches + 8), sum0);
-      sum1 = DualMultiplyAccumulate(odd, LoadFour(patches + 12), sum1);
+// sum0 += weight * one 16-bit lane (the bottom, or the top when kTop) of patch 0's word at
+// `words`, and sum1 likewise of patch 1's, the next word, when there are two patches: SMLABB
+// or SMLABT.
+template <int kPatches, bool kTop>
+INTEGR8_ARM_DSP_INLINE void MacLane(int32_t weight, const int8_t* words, int32_t& sum0,
+                                    int32_t& sum1) {
+  if constexpr (kTop) {
+    sum0 = MultiplyAccumulateBottomTop(weight, LoadFour(words), sum0);
+    if constexpr (kPatches == 2) {
+      sum1 = MultiplyAccumulateBottomTop(weight, LoadFour(words + 4), sum1);
+    }
+  } else {
+    sum0 = MultiplyAccumulateBottoms(weight, LoadFour(words), sum0);
+    if constexpr (kPatches == 2) {
+      sum1 = MultiplyAccumulateBottoms(weight, LoadFour(words + 4), sum1);
     }
   }
 }
 
-// Output channels [0, channels) of the two patches in scratch (one group's filter rows,
-// biases and requantization), written to output0[c] and output1[c], with the portable
-// Requantize (ConvolvePatchesByTable is the high-word twin). output1 may equal output0 when
-// both patches are the same position: the second write stores the same byte.
+// The last `remaining` (1..3) taps of the block, k = K - remaining: the taps' weight bytes,
+// sign-extended by LDRSB, meet the patches' 16-bit lanes through SMLABB / SMLABT (x[k] and
+// x[k+1] are the bottom lanes of the group's even and odd words, x[k+2] the top lane of the
+// even word), so no lane is assembled from bytes and zero lanes are skipped.
+template <int kPatches>
+INTEGR8_ARM_DSP_INLINE void MacTail(const int8_t* patches, const int8_t* row0, int32_t depth,
+                                    int32_t remaining, int32_t& sum00, int32_t& sum01,
+                                    int32_t& sum10, int32_t& sum11) {
+  const int8_t* const row1 = row0 + depth;
+  const int8_t* const odd = patches + kOddWordsOffset<kPatches>;
+  MacLane<kPatches, false>(row0[0], patches, sum00, sum10);
+  MacLane<kPatches, false>(row1[0], patches, sum01, sum11);
+  if (remaining > 1) {
+    MacLane<kPatches, false>(row0[1], odd, sum00, sum10);
+    MacLane<kPatches, false>(row1[1], odd, sum01, sum11);
+  }
+  if (remaining > 2) {
+    MacLane<kPatches, true>(row0[2], patches, sum00, sum10);
+    MacLane<kPatches, true>(row1[2], patches, sum01, sum11);
+  }
+}
+
+// sum[p][c] += patch p . row c over all K = depth taps (groups = K / 4 whole groups, then
+// `remaining` = K % 4), for the two weight rows at `row0` and `row0 + depth`. Four groups per
+// iteration: the loop's decrement and branch are then 2 instructions per 64 MACs rather than
+// per 32 (for one patch, per 32 rather than per 16).
+template <int kPatches>
+INTEGR8_ARM_DSP_INLINE void MacBlock(const int8_t* patches, const int8_t* row0, int32_t depth,
+                                     int32_t groups, int32_t remaining, int32_t& sum00,
+                                     int32_t& sum01, int32_t& sum10, int32_t& sum11) {
+  for (int32_t group = groups / 4; group > 0; --group) {
+    MacGroup<kPatches>(patches, row0, depth, sum00, sum01, sum10, sum11);
+    MacGroup<kPatches>(patches, row0, depth, sum00, sum01, sum10, sum11);
+    MacGroup<kPatches>(patches, row0, depth, sum00, sum01, sum10, sum11);
+    MacGroup<kPatches>(patches, row0, depth, sum00, sum01, sum10, sum11);
+  }
+  if ((groups & 2) != 0) {
+    MacGroup<kPatches>(patches, row0, depth, sum00, sum01, sum10, sum11);
+    MacGroup<kPatches>(patches, row0, depth, sum00, sum01, sum10, sum11);
+  }
+  if ((groups & 1) != 0) MacGroup<kPatches>(patches, row0, depth, sum00, sum01, sum10, sum11);
+  if (remaining != 0) {
+    MacTail<kPatches>(patches, row0, depth, remaining, sum00, sum01, sum10, sum11);
+  }
+}
+
+// sum0 += patch 0 . row and sum1 += patch 1 . row (when there are two patches) over `groups`
+// whole groups and then `remaining` (0..3) taps, for a single weight row: the channel left over
+// when the channel count is odd.
+template <int kPatches>
+INTEGR8_ARM_DSP_INLINE void MacColumn(const int8_t* patches, const int8_t* row,
+                                      int32_t groups, int32_t remaining, int32_t& sum0,
+                                      int32_t& sum1) {
+  for (int32_t group = 0; group < groups;
+       ++group, patches += kPatchGroupBytes<kPatches>, row += 4) {
+    const uint32_t word = LoadFour(row);
+    const int8_t* const odd = patches + kOddWordsOffset<kPatches>;
+    MacWords<kPatches>(SignExtendEvenBytes(word), patches, sum0, sum1);
+    MacWords<kPatches>(SignExtendOddBytes(word), odd, sum0, sum1);
+  }
+  if (remaining != 0) {
+    const int8_t* const odd = patches + kOddWordsOffset<kPatches>;
+    MacWords<kPatches>(TailEvenLanes(row, remaining), patches, sum0, sum1);
+    if (remaining > 1) MacWords<kPatches>(TailOddLanes(row, remaining), odd, sum0, sum1);
+  }
+}
+
+// Output channels [0, channels) of the kPatches patches in scratch (weight rows of `depth`
+// taps at `filter`, their biases and requantization), written to output0[c] and, for the
+// second patch, output1[c]; each channel is requantized by the high word where its shift and
+// the clamp allow. With one patch, or two that are the same output position, output1 is
+// output0 and the second write stores the same byte. ConvolvePatchesByTable is Conv2d's twin
+// for calls whose every channel qualifies, with the high-word parameters in a table.
+template <int kPatches>
 inline void ConvolvePatches(const int8_t* patches, const int8_t* filter, const int32_t* bias,
-                     int32_t channels, int32_t depth, const RequantizeParams& requantize,
-                     int8_t* output0, int8_t* output1) {
+                            int32_t channels, int32_t depth, const RequantizeParams& requantize,
+                            int8_t* output0, int8_t* output1) {
   const int32_t groups = depth / 4;
   const int32_t remaining = depth % 4;
+  const bool full_range = HasFullInt8Range(requantize);
   // Per-tensor requantization reads entry 0 for every channel. Channels are indexed from
   // loop-invariant bases (rather than with advancing pointers) because the MAC loop holds
   // nearly every register: each base is then one reload, not a reload, add and store.
   const int32_t channel_mask = requantize.per_channel ? -1 : 0;
   int32_t out_c = 0;
   for (; out_c + 2 <= channels; out_c += 2) {
-    const int8_t* group_patches = patches;
-    const int8_t* taps = filter + static_cast<ptrdiff_t>(out_c) * depth;
     int32_t sum00 = bias[out_c];
     int32_t sum10 = sum00;
     int32_t sum01 = bias[out_c + 1];
     int32_t sum11 = sum01;
-    for (int32_t group = groups / 2; group > 0; --group) {
-      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
-      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
-    }
-    if (groups % 2 != 0) MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
-    if (remaining != 0) {
-      MacColumn(group_patches, taps, 0, remaining, sum00, sum10);
-      MacColumn(group_patches, taps + depth, 0, remaining, sum01, sum11);
-    }
+    MacBlock<kPatches>(patches, filter + static_cast<ptrdiff_t>(out_c) * depth, depth, groups,
+                       remaining, sum00, sum01, sum10, sum11);
     const int32_t channel0 = out_c & channel_mask;
     const int32_t channel1 = (out_c + 1) & channel_mask;
-    RequantizeChannel(sum00, sum10, requantize.multipliers[channel0],
-                      requantize.shifts[channel0], requantize, false, output0 + out_c,
+    // One patch leaves sum10 and sum11 at the bias; its sums are sum00 and sum01.
+    RequantizeChannel(sum00, kPatches == 2 ? sum10 : sum00, requantize.multipliers[channel0],
+                      requantize.shifts[channel0], requantize, full_range, output0 + out_c,
                       output1 + out_c);
-    RequantizeChannel(sum01, sum11, requantize.multipliers[channel1],
-                      requantize.shifts[channel1], requantize, false, output0 + out_c + 1,
+    RequantizeChannel(sum01, kPatches == 2 ? sum11 : sum01, requantize.multipliers[channel1],
+                      requantize.shifts[channel1], requantize, full_range, output0 + out_c + 1,
                       output1 + out_c + 1);
   }
   if (out_c < channels) {
     int32_t sum0 = bias[out_c];
     int32_t sum1 = sum0;
-    MacColumn(patches, filter + static_cast<ptrdiff_t>(out_c) * depth, groups, remaining, sum0,
-              sum1);
+    MacColumn<kPatches>(patches, filter + static_cast<ptrdiff_t>(out_c) * depth, groups,
+                        remaining, sum0, sum1);
     const int32_t channel = out_c & channel_mask;
-    RequantizeChannel(sum0, sum1, requantize.multipliers[channel], requantize.shifts[channel],
-                      requantize, false, output0 + out_c, output1 + out_c);
+    RequantizeChannel(sum0, kPatches == 2 ? sum1 : sum0, requantize.multipliers[channel],
+                      requantize.shifts[channel], requantize, full_range, output0 + out_c,
+                      output1 + out_c);
   }
 }
 
@@ -600,7 +581,9 @@ inline void ConvolvePatches(const int8_t* patches, const int8_t* filter, const i
 // four words (per-tensor parameters are repeated). The 2x2 block then reads its two channels'
 // entries from one advancing pointer instead of the bias array, the parameters struct and the
 // multiplier and shift arrays, and forms no rounding term: the MAC loop holds nearly every
-// register, so each of those was a reload from the stack.
+// register, so each of those was a reload from the stack. Linear does without: its rows are
+// long (the reloads are a few instructions per channel over hundreds of MACs), and the table
+// would cost 16 bytes of scratch per output channel.
 constexpr int32_t kChannelEntryBytes = 16;
 
 INTEGR8_ARM_DSP_INLINE int32_t LoadWord(const int8_t* source) {
@@ -615,11 +598,9 @@ inline void WriteChannelTable(const RequantizeParams& requantize, const int32_t*
   for (int32_t channel = 0; channel < channels; ++channel, table += kChannelEntryBytes) {
     const int32_t index = requantize.per_channel ? channel : 0;
     const int32_t high_shift = requantize.shifts[index] - 32;
-    // (2 z + 1) * 2^(s-1): |2 z + 1| <= 255 and s <= 22, so the product is exact in int32;
-    // formed as an unsigned shift, which has no undefined cases.
-    const auto rounding = static_cast<int32_t>(
-        static_cast<uint32_t>(2 * requantize.output_zero_point + 1) << (high_shift - 1));
-    const int32_t entry[4] = {bias[channel], requantize.multipliers[index], rounding, high_shift};
+    const int32_t entry[4] = {bias[channel], requantize.multipliers[index],
+                              HighWordRounding(requantize.output_zero_point, high_shift),
+                              high_shift};
     std::memcpy(table, entry, sizeof entry);
   }
 }
@@ -631,14 +612,12 @@ INTEGR8_ARM_DSP_INLINE void RequantizeByEntry(int32_t acc0, int32_t acc1, const 
   const int32_t multiplier = LoadWord(entry + 4);
   const int32_t rounding = LoadWord(entry + 8);
   const int32_t high_shift = LoadWord(entry + 12);
-  *output0 = static_cast<int8_t>(
-      SaturateInt8(MultiplyAccumulateHigh(acc0, multiplier, rounding) >> high_shift));
-  *output1 = static_cast<int8_t>(
-      SaturateInt8(MultiplyAccumulateHigh(acc1, multiplier, rounding) >> high_shift));
+  *output0 = RequantizeByHighWord(acc0, multiplier, rounding, high_shift);
+  *output1 = RequantizeByHighWord(acc1, multiplier, rounding, high_shift);
 }
 
-// ConvolvePatches for calls that take the high-word requantization, with the group's
-// channel entries at `table`.
+// ConvolvePatches for Conv2d's pair of patches when the call takes the high-word
+// requantization, with the group's channel entries at `table`.
 inline void ConvolvePatchesByTable(const int8_t* patches, const int8_t* filter,
                                    const int8_t* table, int32_t channels, int32_t depth,
                                    int8_t* output0, int8_t* output1) {
@@ -650,37 +629,57 @@ inline void ConvolvePatchesByTable(const int8_t* patches, const int8_t* filter,
   const ptrdiff_t pair_taps = 2 * static_cast<ptrdiff_t>(depth);
   for (; table != pairs_end;
        table += kPairEntryBytes, filter += pair_taps, output0 += 2, output1 += 2) {
-    const int8_t* group_patches = patches;
-    const int8_t* taps = filter;
     int32_t sum00 = LoadWord(table);
     int32_t sum10 = sum00;
     int32_t sum01 = LoadWord(table + kChannelEntryBytes);
     int32_t sum11 = sum01;
-    // Four groups per iteration: the loop's decrement and branch are then 2 instructions per
-    // 64 MACs rather than per 32.
-    for (int32_t group = groups / 4; group > 0; --group) {
-      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
-      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
-      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
-      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
-    }
-    if ((groups & 2) != 0) {
-      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
-      MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
-    }
-    if ((groups & 1) != 0) MacGroup(group_patches, taps, depth, sum00, sum01, sum10, sum11);
-    if (remaining != 0) {
-      MacTail(group_patches, taps, depth, remaining, sum00, sum01, sum10, sum11);
-    }
+    MacBlock<2>(patches, filter, depth, groups, remaining, sum00, sum01, sum10, sum11);
     RequantizeByEntry(sum00, sum10, table, output0, output1);
     RequantizeByEntry(sum01, sum11, table + kChannelEntryBytes, output0 + 1, output1 + 1);
   }
   if (channels % 2 != 0) {
     int32_t sum0 = LoadWord(table);
     int32_t sum1 = sum0;
-    MacColumn(patches, filter, groups, remaining, sum0, sum1);
+    MacColumn<2>(patches, filter, groups, remaining, sum0, sum1);
     RequantizeByEntry(sum0, sum1, table, output0, output1);
   }
+}
+
+// --- Linear: rows widened once ------------------------------------------------------------
+
+// kRows (1 or 2) activation rows of `depth` int8 values, the second `depth` after the first,
+// widened into the layout of kRows patches at `patches` (each row is a patch: a Linear output
+// is one dot product with the whole row); the lanes past the last tap are zero.
+template <int kRows>
+inline void WidenRows(const int8_t* rows, int32_t depth, int8_t* patches) {
+  const int32_t remaining = depth % 4;
+  const int8_t* const end = rows + (depth - remaining);
+  for (; rows != end; rows += 4, patches += kPatchGroupBytes<kRows>) {
+    for (ptrdiff_t row = 0; row < kRows; ++row) {
+      StoreWidened<kRows>(patches + 4 * row, LoadFour(rows + row * depth));
+    }
+  }
+  if (remaining == 0) return;
+  // The last taps, as the weight rows' tail is formed: only the bytes that exist are read.
+  for (ptrdiff_t row = 0; row < kRows; ++row) {
+    const int8_t* const taps = rows + row * depth;
+    StoreWord(patches + 4 * row, TailEvenLanes(taps, remaining));
+    StoreWord(patches + kOddWordsOffset<kRows> + 4 * row, TailOddLanes(taps, remaining));
+  }
+}
+
+// kRows (1 or 2) rows of a Linear call, the second `input_features` after the first: widened
+// into scratch, then run through every output channel into `output` (the second row's outputs
+// `output_features` after the first).
+template <int kRows>
+inline void LinearRows(const LinearParams& params, const int8_t* rows, const int8_t* weights,
+                       const int32_t* bias, int8_t* output, int8_t* scratch) {
+  const int32_t depth = params.input_features;
+  const int32_t channels = params.output_features;
+  int8_t* const patches = AlignToWord(scratch);
+  WidenRows<kRows>(rows, depth, patches);
+  ConvolvePatches<kRows>(patches, weights, bias, channels, depth, params.requantize, output,
+                         output + static_cast<ptrdiff_t>(kRows - 1) * channels);
 }
 
 // What ExpandPatch needs of one group of one sample, computed once per call into a local:
@@ -749,14 +748,12 @@ INTEGR8_ARM_DSP_INLINE void ExpandPatchByTaps(const PatchGeometry& g, int32_t in
       const bool inside = row_inside && in_x >= 0 && in_x < g.input_width;
       const int8_t* const taps = row + static_cast<ptrdiff_t>(inside ? in_x : 0) * g.pixel_bytes;
       if (g.whole_words) {
-        for (int32_t c = 0; c < g.group_channels; c += 4, patches += kPatchGroupBytes) {
+        for (int32_t c = 0; c < g.group_channels; c += 4, patches += kPatchGroupBytes<2>) {
           if (inside) {
-            const uint32_t word = LoadFour(taps + c);
-            StoreWord(patches, SignExtendEvenBytes(word));
-            StoreWord(patches + 8, SignExtendOddBytes(word));
+            StoreWidened<2>(patches, LoadFour(taps + c));
           } else {
             StoreWord(patches, g.padding);
-            StoreWord(patches + 8, g.padding);
+            StoreWord(patches + kOddWordsOffset<2>, g.padding);
           }
         }
       } else if (inside) {
@@ -801,18 +798,16 @@ INTEGR8_ARM_DSP_INLINE void ExpandPatch(const PatchGeometry& g, int32_t out_y, i
       const bool row_inside = in_y >= 0 && in_y < g.input_height;
       const int8_t* const run = row_inside ? runs + in_y * g.row_bytes : runs;
       if (g.whole_words) {
-        int8_t* const end = patches + kPatchGroupBytes * groups_per_row;
+        int8_t* const end = patches + kPatchGroupBytes<2> * groups_per_row;
         if (row_inside) {
           for (const int8_t* source = run; patches != end;
-               patches += kPatchGroupBytes, source += 4) {
-            const uint32_t word = LoadFour(source);
-            StoreWord(patches, SignExtendEvenBytes(word));
-            StoreWord(patches + 8, SignExtendOddBytes(word));
+               patches += kPatchGroupBytes<2>, source += 4) {
+            StoreWidened<2>(patches, LoadFour(source));
           }
         } else {
-          for (; patches != end; patches += kPatchGroupBytes) {
+          for (; patches != end; patches += kPatchGroupBytes<2>) {
             StoreWord(patches, g.padding);
-            StoreWord(patches + 8, g.padding);
+            StoreWord(patches + kOddWordsOffset<2>, g.padding);
           }
         }
       } else if (row_inside) {
@@ -827,40 +822,54 @@ INTEGR8_ARM_DSP_INLINE void ExpandPatch(const PatchGeometry& g, int32_t out_y, i
     ExpandPatchByTaps(g, in_y_origin, in_x_origin, patches, gathered);
   }
   if (g.whole_words) return;
-  for (int32_t group = 0; group < g.tap_groups; ++group, patches += kPatchGroupBytes) {
-    const uint32_t word = LoadFour(staging + 4 * static_cast<ptrdiff_t>(group));
-    StoreWord(patches, SignExtendEvenBytes(word));
-    StoreWord(patches + 8, SignExtendOddBytes(word));
+  for (int32_t group = 0; group < g.tap_groups; ++group, patches += kPatchGroupBytes<2>) {
+    StoreWidened<2>(patches, LoadFour(staging + 4 * static_cast<ptrdiff_t>(group)));
   }
 }
 
 }  // namespace internal
 
+// Scratch Linear needs: its activation rows widened to int16, one row when batches is 1 and
+// two otherwise (rows are taken in pairs), each input_features rounded up to a multiple of
+// four, times 2 bytes, plus 3 bytes to align the words. Valid params only
+// (ValidateLinearParams).
+constexpr size_t LinearScratchBytes(const LinearParams& params) {
+  const size_t groups = (static_cast<size_t>(params.input_features) + 3) / 4;
+  const ptrdiff_t group_bytes =
+      params.batches > 1 ? internal::kPatchGroupBytes<2> : internal::kPatchGroupBytes<1>;
+  return 3 + static_cast<size_t>(group_bytes) * groups;
+}
+
+// Linear: the portable kernel's contract (integr8/kernels/linear.h) plus caller scratch of
+// LinearScratchBytes(params) bytes, kArenaTooSmall if it is missing or short. Rows are taken in
+// pairs, widened into scratch once and run through every output channel, so each sign-extended
+// weight word serves two rows; a last odd row is widened alone. Forced inline, so that a
+// caller whose parameters are constants (a graph layer runs one sample) keeps only the row
+// path it takes instead of linking both.
 template <typename Activation, typename Weight, typename Bias, Checks kChecks = Checks::kAtEntry>
-Status Linear(const LinearParams& params, const Activation* input, const Weight* weights,
-              const Bias* bias, Activation* output) {
+INTEGR8_ARM_DSP_INLINE Status Linear(const LinearParams& params, const Activation* input,
+                                     const Weight* weights, const Bias* bias, Activation* output,
+                                     int8_t* scratch, size_t scratch_bytes) {
   static_assert(kIsSpecTypes<Activation, Weight, Bias>, INTEGR8_SPEC_TYPES_MESSAGE);
   if constexpr (kChecks == Checks::kAtEntry) {
     INTEGR8_CHECK(ValidateLinear(params, input, weights, bias, output));
+    if (scratch == nullptr || scratch_bytes < LinearScratchBytes(params)) {
+      return Status::kArenaTooSmall;
+    }
   }
 
-  const int32_t depth = params.input_features;
-  const int32_t channels = params.output_features;
-  const bool high_word = internal::CanRequantizeByHighWord(params.requantize, channels);
   // Offsets in size_t: validation bounded the element counts, and no int32 product is formed.
-  for (int32_t batch = 0; batch < params.batches; batch += 2) {
-    const int8_t* const rows = input + static_cast<size_t>(batch) * static_cast<size_t>(depth);
-    int8_t* const first_output =
-        output + static_cast<size_t>(batch) * static_cast<size_t>(channels);
-    if (batch + 1 < params.batches) {
-      int8_t* const outputs[2] = {first_output, first_output + channels};
-      internal::ComputeRows<2>(rows, weights, bias, channels, depth, params.requantize,
-                               high_word, outputs);
-    } else {
-      int8_t* const outputs[2] = {first_output, first_output};
-      internal::ComputeRows<1>(rows, weights, bias, channels, depth, params.requantize,
-                               high_word, outputs);
-    }
+  const auto row_bytes = static_cast<size_t>(params.input_features);
+  const auto output_bytes = static_cast<size_t>(params.output_features);
+  const auto batches = static_cast<size_t>(params.batches);
+  size_t batch = 0;
+  for (; batch + 2 <= batches; batch += 2) {
+    internal::LinearRows<2>(params, input + batch * row_bytes, weights, bias,
+                            output + batch * output_bytes, scratch);
+  }
+  if (batch < batches) {
+    internal::LinearRows<1>(params, input + batch * row_bytes, weights, bias,
+                            output + batch * output_bytes, scratch);
   }
   return Status::kOk;
 }
@@ -878,7 +887,7 @@ constexpr size_t Conv2dScratchBytes(const Conv2dParams& params) {
   const size_t staging = group_channels % 4 == 0 ? 0 : 4 * groups;
   const size_t table = static_cast<size_t>(internal::kChannelEntryBytes) *
                        static_cast<size_t>(params.output_channels);
-  return 3 + static_cast<size_t>(internal::kPatchGroupBytes) * groups + staging + table;
+  return 3 + static_cast<size_t>(internal::kPatchGroupBytes<2>) * groups + staging + table;
 }
 
 template <typename Activation, typename Weight, typename Bias, Checks kChecks = Checks::kAtEntry>
@@ -901,11 +910,9 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
   const int32_t group_output_channels = params.output_channels / params.groups;
   const bool high_word =
       internal::CanRequantizeByHighWord(params.requantize, params.output_channels);
-  // The patches' words are read with LDRD, which needs word alignment.
-  const size_t misalignment = reinterpret_cast<uintptr_t>(scratch) % 4;
-  int8_t* const patches = scratch + (4 - misalignment) % 4;
+  int8_t* const patches = internal::AlignToWord(scratch);
   int8_t* const staging =
-      patches + static_cast<ptrdiff_t>(internal::kPatchGroupBytes) * ((depth + 3) / 4);
+      patches + internal::kPatchGroupBytes<2> * ((depth + 3) / 4);
   // After the staging words (4 per group of taps, when used), so word aligned too.
   const ptrdiff_t staging_bytes =
       group_input_channels % 4 == 0 ? 0 : 4 * static_cast<ptrdiff_t>((depth + 3) / 4);
@@ -955,8 +962,9 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
               table + static_cast<ptrdiff_t>(internal::kChannelEntryBytes) * first_channel,
               group_output_channels, depth, output0, output1);
         } else {
-          internal::ConvolvePatches(patches, group_filter, group_bias, group_output_channels,
-                                    depth, group_requantize, output0, output1);
+          internal::ConvolvePatches<2>(patches, group_filter, group_bias,
+                                       group_output_channels, depth, group_requantize,
+                                       output0, output1);
         }
       }
     }

@@ -75,17 +75,27 @@ struct LinearLayer {
   static constexpr int32_t kInputElements = kParams.input_features;
   static constexpr int32_t kOutputElements = kParams.output_features;
   static constexpr bool kInPlace = false;
-  static constexpr size_t ScratchBytes(int32_t /*batches*/) { return 0; }
-
-  static Status Invoke(const int8_t* input, int8_t* output, int8_t* /*scratch*/) {
-    return backend::allocation_free::Linear<int8_t, int8_t, int32_t, Checks::kProvenByCaller>(
-        kParams, input, kWeights, kBias, output);
+  // The Arm DSP backend widens the activation rows here (one row for one sample, a pair for a
+  // batch); the other backends need none.
+  static constexpr size_t ScratchBytes(int32_t batches) {
+    return backend::allocation_free::LinearScratchBytes(ForBatches(batches));
   }
-  static Status InvokeBatch(const int8_t* input, int8_t* output, int8_t* /*scratch*/,
+
+  static Status Invoke(const int8_t* input, int8_t* output, int8_t* scratch) {
+    return backend::allocation_free::Linear<int8_t, int8_t, int32_t, Checks::kProvenByCaller>(
+        kParams, input, kWeights, kBias, output, scratch, ScratchBytes(1));
+  }
+  static Status InvokeBatch(const int8_t* input, int8_t* output, int8_t* scratch,
                             int32_t batches) {
+    return backend::allocation_free::Linear(ForBatches(batches), input, kWeights, kBias, output,
+                                            scratch, ScratchBytes(batches));
+  }
+
+ private:
+  static constexpr LinearParams ForBatches(int32_t batches) {
     LinearParams params = kParams;
     params.batches = batches;
-    return backend::allocation_free::Linear(params, input, kWeights, kBias, output);
+    return params;
   }
 };
 
