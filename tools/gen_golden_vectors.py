@@ -479,6 +479,11 @@ def pool_cases(draw, average):
             dict(kernel=(3, 3), stride=(2, 2), padding=(1, 1), ceil_mode=True,
                  count_include_pad=False, act="relu", z=0),
         ]
+    else:
+        plans += [  # two four-channel groups and a tail under a clamp narrower than int8
+            dict(kernel=(2, 2), stride=(2, 2), padding=(0, 0), ceil_mode=False, size=(4, 6),
+                 channels=9, act=(-90, 40)),
+        ]
     cases = []
     for index, plan in enumerate(plans):
         plan.setdefault("count_include_pad", True)
@@ -489,12 +494,13 @@ def pool_cases(draw, average):
             plan["size"] = (pool_size(draw, kh, sh, ph, plan["ceil_mode"]),
                             pool_size(draw, kw, sw, pw, plan["ceil_mode"]))
         (height, width), n = plan["size"], plan["batches"]
-        channels = draw.pick([1, 2, 3, 5])
+        channels = plan["channels"] if "channels" in plan else draw.pick([1, 2, 3, 5])
         # Scale and zero point pass through a pool: a fused clamp uses the input's z.
         z = plan.get("z", ZERO_POINTS[index % 3])
         z_in = z if average else 0
         x = draw.int8((n, height, width, channels))
-        act = draw.activation_range(plan["act"], z)
+        act = plan["act"] if isinstance(plan["act"], tuple) else draw.activation_range(
+            plan["act"], z)
         common = dict(kernel=plan["kernel"], stride=plan["stride"], padding=plan["padding"],
                       ceil_mode=plan["ceil_mode"], activation_min=act[0],
                       activation_max=act[1])
