@@ -567,6 +567,34 @@ TEST(X86BackendDepthwiseTest, WideAccumulatorsAtTheBound) {
   }
 }
 
+// The fast path's window arithmetic at the limits of int32: strides up to INT32_MAX and
+// paddings up to the largest the kernels accept (input + 2 * padding <= INT32_MAX, inputs of
+// 1..6). The bytes must be the portable kernel's, and the sanitizer build (tools/sanitize.sh)
+// checks that no intermediate sum overflows.
+TEST(X86BackendDepthwiseTest, WindowsAtTheLimitsOfInt32) {
+  constexpr int32_t kExtra = 5;
+  constexpr int32_t kLargestPadding = (INT32_MAX - 1 - kExtra) / 2;
+  Random random(20261207);
+  OutputSpread spread;
+  for (const int32_t stride : {1, 1 << 30, INT32_MAX - 1, INT32_MAX}) {
+    for (const int32_t padding : {0, 1, 2, kLargestPadding}) {
+      // Stride 1 with the largest padding would have some 2^31 output columns.
+      if (stride == 1 && padding == kLargestPadding) continue;
+      DepthwiseConv2dParams params;
+      params.input_channels = 40;
+      params.filter_height = 3;
+      params.filter_width = 3;
+      params.stride_height = stride;
+      params.stride_width = stride;
+      params.padding_height = padding;
+      params.padding_width = padding;
+      SCOPED_TRACE("stride " + std::to_string(stride) + ", padding " + std::to_string(padding));
+      ASSERT_NO_FATAL_FAILURE(ExpectRandomDepthwiseMatches(random, params, kExtra,
+                                                           random.Percent(50), &spread));
+    }
+  }
+}
+
 // A valid depthwise call: 1x4x4x3 input, multiplier 2, 3x3 filter, padding 1, per channel ->
 // 1x4x4x6, K = 9. Input and output are adjacent in one buffer.
 struct DepthwiseCall {

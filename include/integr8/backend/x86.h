@@ -1108,8 +1108,11 @@ inline void DepthwiseBlock(const DepthwiseConv2dParams& params, const int8_t* in
   alignas(32) int8_t padding[kDepthwiseBlock];
   std::memset(padding, params.input_zero_point, sizeof padding);
 
-  // Output columns [x_begin, x_end) have every tap's column inside the input.
-  const int32_t x_begin = (params.padding_width + params.stride_width - 1) / params.stride_width;
+  // Output columns [x_begin, x_end) have every tap's column inside the input. x_begin is
+  // ceil(padding / stride), formed so that no sum can pass INT32_MAX (the stride may be
+  // INT32_MAX itself).
+  const int32_t x_begin =
+      params.padding_width == 0 ? 0 : (params.padding_width - 1) / params.stride_width + 1;
   const int32_t x_last_numerator =
       input_width - 1 + params.padding_width - dilation_width * (filter_width - 1);
   int32_t x_end = x_last_numerator < 0 ? 0 : x_last_numerator / params.stride_width + 1;
