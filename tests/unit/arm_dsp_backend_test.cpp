@@ -128,7 +128,9 @@ TEST(ArmDspLinearTest, RefusesShortScratch) {
 }
 
 // Every combination of an odd or even batch count (a last row alone, or pairs only), K from 1
-// to 13 (every K mod 4, K below one group), odd and even channel counts, both requantizations
+// to 36 (every K mod 4, K below one group, and for a row alone none, one or two passes of its
+// loop of four groups with 0 to 3 groups left over), 1 to 9 channels (a row alone: none, one
+// or two blocks of four, with 0 to 3 channels left over), both requantizations
 // (the high-word one and the portable one, per channel and per tensor), with scratch of exactly
 // the queried size at every alignment; every output channel against the portable kernel, and
 // nothing written past the output.
@@ -136,8 +138,8 @@ TEST(ArmDspLinearTest, MatchesPortableOverBatchesDepthsAndChannels) {
   test_support::Random random(20261125);
   int32_t cases = 0;
   for (int32_t batches = 1; batches <= 4; ++batches) {
-    for (int32_t depth = 1; depth <= 13; ++depth) {
-      for (int32_t channels = 1; channels <= 5; ++channels) {
+    for (int32_t depth = 1; depth <= 36; ++depth) {
+      for (int32_t channels = 1; channels <= 9; ++channels) {
         for (const bool high_word : {true, false}) {
           SCOPED_TRACE("batches " + std::to_string(batches) + " K " + std::to_string(depth) +
                        " channels " + std::to_string(channels) +
@@ -194,7 +196,7 @@ TEST(ArmDspLinearTest, MatchesPortableOverBatchesDepthsAndChannels) {
       }
     }
   }
-  EXPECT_EQ(cases, 4 * 13 * 5 * 2);
+  EXPECT_EQ(cases, 4 * 36 * 9 * 2);
 }
 
 // The high-word requantization (SMMLA, ASR, SSAT) against the spec's Requantize, over every

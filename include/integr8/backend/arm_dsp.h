@@ -25,15 +25,17 @@
 // bytes (b1, b3). Applying the same split to activations and weights pairs lanes correctly,
 // and SMLAD adds both lane products to the accumulator: two SMLADs per four MACs. The
 // activations are expanded once into scratch and reused by every output channel, so only
-// weight words are extended in the inner loop, and a block of two activation rows (two im2col
+// weight words are extended in the inner loop. A block of two activation rows (two im2col
 // patches, or two batches) by two weight rows shares each extended weight word between the
-// two rows (see "Patches" below).
+// two rows; a single Linear row (one batch) runs by four weight rows, which share each of its
+// words (see "Patches" below).
 //
-// Why nothing overflows: every value SMLAD adds is a partial sum of the channel's K products
-// plus its bias, and ValidateAccumulatorBound established |bias| + K * 128 * 127 < 2^31, which
-// bounds every such partial sum; the int32 result is the exact sum, whose order does not
-// matter, so it equals the portable kernel's accumulator. Requantization is the portable
-// Requantize, or an exact equivalent (see "Requantization by the high word").
+// Why nothing overflows: every value SMLAD adds is a partial sum of the channel's K products,
+// plus its bias or not (the four-row loop starts at zero and adds its sums to the biases
+// after), and ValidateAccumulatorBound established |bias| + K * 128 * 127 < 2^31, which bounds
+// every such partial sum; the int32 result is the exact sum, whose order does not matter, so
+// it equals the portable kernel's accumulator. Requantization is the portable Requantize, or
+// an exact equivalent (see "Requantization by the high word").
 #ifndef INTEGR8_BACKEND_ARM_DSP_H_
 #define INTEGR8_BACKEND_ARM_DSP_H_
 
@@ -411,6 +413,81 @@ INTEGR8_ARM_DSP_INLINE void MacGroup(const int8_t*& patches, const int8_t*& filt
   }
 }
 
+// One group of four taps of MacFourRowsByFours' loop: the patch's two words are loaded once
+// for the four rows, and each weight word while the row before it is still being summed, so
+// that no load feeds the instruction right after it.
+#define INTEGR8_ARM_DSP_FOUR_ROWS_GROUP       \
+  "ldr %[word], [%[row0], %[depth]]\n\t"      \
+  "ldrd %[even], %[odd], [%[patch]], #8\n\t"  \
+  "sxtb16 %[lanes], %[word]\n\t"              \
+  "sxtb16 %[word], %[word], ror #8\n\t"       \
+  "smlad %[s1], %[lanes], %[even], %[s1]\n\t" \
+  "ldr %[lanes], [%[row0]], #4\n\t"           \
+  "smlad %[s1], %[word], %[odd], %[s1]\n\t"   \
+  "sxtb16 %[word], %[lanes]\n\t"              \
+  "sxtb16 %[lanes], %[lanes], ror #8\n\t"     \
+  "smlad %[s0], %[word], %[even], %[s0]\n\t"  \
+  "ldr %[word], [%[row2], %[depth]]\n\t"      \
+  "smlad %[s0], %[lanes], %[odd], %[s0]\n\t"  \
+  "sxtb16 %[lanes], %[word]\n\t"              \
+  "sxtb16 %[word], %[word], ror #8\n\t"       \
+  "smlad %[s3], %[lanes], %[even], %[s3]\n\t" \
+  "ldr %[lanes], [%[row2]], #4\n\t"           \
+  "smlad %[s3], %[word], %[odd], %[s3]\n\t"   \
+  "sxtb16 %[word], %[lanes]\n\t"              \
+  "sxtb16 %[lanes], %[lanes], ror #8\n\t"     \
+  "smlad %[s2], %[word], %[even], %[s2]\n\t"  \
+  "smlad %[s2], %[lanes], %[odd], %[s2]\n\t"
+
+// dot_c += patch . row c for one patch and the four weight rows at `row0` + c * depth, over
+// 4 * quads whole groups (quads at least one); advances `patch` and `row0` past them. The whole
+// loop is one asm statement, four groups per iteration, so that its registers stay in the
+// register file and the count-down (SUBS, BNE.W) costs 2 instructions per 64 MACs: per 16 MACs
+// 1 LDRD, 4 LDR, 8 SXTB16 and 8 SMLAD, where two MacGroup<1> take 2 LDRD. It has 13 register
+// operands (4 sums, the patch and two row pointers, the row stride, the count, 4 temporaries),
+// and only 4 are read on entry: the sums start at zero in the asm and are added afterwards, and
+// the second row pointer is formed inside, because GCC 12 at -O0 (r7 the frame pointer, hard
+// float) finds constraints impossible beyond 13 operands or 7 read on entry. The text is
+// written out rather than repeated by .rept, so that GCC sizes the statement right when it
+// picks branch encodings around it.
+INTEGR8_ARM_DSP_INLINE void MacFourRowsByFours(const int8_t*& patch, const int8_t*& row0,
+                                               int32_t depth, int32_t quads, int32_t& dot0,
+                                               int32_t& dot1, int32_t& dot2, int32_t& dot3) {
+  int32_t partial0 = 0;
+  int32_t partial1 = 0;
+  int32_t partial2 = 0;
+  int32_t partial3 = 0;
+  const int8_t* row2 = nullptr;
+  uint32_t even = 0;
+  uint32_t odd = 0;
+  uint32_t word = 0;
+  uint32_t lanes = 0;
+  __asm__(
+      "mov %[s0], #0\n\t"
+      "mov %[s1], #0\n\t"
+      "mov %[s2], #0\n\t"
+      "mov %[s3], #0\n\t"
+      "add %[row2], %[row0], %[depth], lsl #1\n"
+      "1:\n\t"
+      INTEGR8_ARM_DSP_FOUR_ROWS_GROUP
+      INTEGR8_ARM_DSP_FOUR_ROWS_GROUP
+      INTEGR8_ARM_DSP_FOUR_ROWS_GROUP
+      INTEGR8_ARM_DSP_FOUR_ROWS_GROUP
+      "subs %[count], %[count], #1\n\t"
+      "bne.w 1b"
+      : [s0] "=&r"(partial0), [s1] "=&r"(partial1), [s2] "=&r"(partial2), [s3] "=&r"(partial3),
+        [row2] "=&r"(row2), [even] "=&r"(even), [odd] "=&r"(odd), [word] "=&r"(word),
+        [lanes] "=&r"(lanes), [patch] "+r"(patch), [row0] "+r"(row0), [count] "+r"(quads)
+      : [depth] "r"(depth)
+      : "cc", "memory");
+  dot0 += partial0;
+  dot1 += partial1;
+  dot2 += partial2;
+  dot3 += partial3;
+}
+
+#undef INTEGR8_ARM_DSP_FOUR_ROWS_GROUP
+
 #else
 
 template <int kPatches>
@@ -426,6 +503,20 @@ INTEGR8_ARM_DSP_INLINE void MacGroup(const int8_t*& patches, const int8_t*& filt
   MacWords<kPatches>(SignExtendOddBytes(row1), odd, sum01, sum11);
   patches += kPatchGroupBytes<kPatches>;
   filter += 4;
+}
+
+// The asm loop's twin, a group at a time, two rows at a time: the same sums from the same
+// words.
+INTEGR8_ARM_DSP_INLINE void MacFourRowsByFours(const int8_t*& patch, const int8_t*& row0,
+                                               int32_t depth, int32_t quads, int32_t& dot0,
+                                               int32_t& dot1, int32_t& dot2, int32_t& dot3) {
+  const int8_t* row2 = row0 + 2 * static_cast<ptrdiff_t>(depth);
+  int32_t unused = 0;  // one patch has no second patch's sums
+  for (int32_t group = 4 * quads; group != 0; --group) {
+    const int8_t* same_patch = patch;
+    MacGroup<1>(same_patch, row2, depth, dot2, dot3, unused, unused);
+    MacGroup<1>(patch, row0, depth, dot0, dot1, unused, unused);
+  }
 }
 
 #endif  // __ARM_FEATURE_DSP
@@ -527,13 +618,12 @@ INTEGR8_ARM_DSP_INLINE void MacColumn(const int8_t* patches, const int8_t* row,
   }
 }
 
-// Output channels [0, channels) of the kPatches patches in scratch (weight rows of `depth`
-// taps at `filter`, their biases and requantization), written to output0[c] and, for the
-// second patch, output1[c]; each channel is requantized by the high word where its shift and
-// the clamp allow. With one patch, or two that are the same output position, output1 is
-// output0 and the second write stores the same byte. ConvolvePatchesByTable is Conv2d's twin
-// for calls whose every channel qualifies, with the high-word parameters in a table.
-template <int kPatches>
+// Output channels [0, channels) of the two patches in scratch (weight rows of `depth` taps at
+// `filter`, their biases and requantization), written to output0[c] and output1[c]; each
+// channel is requantized by the high word where its shift and the clamp allow. When the two
+// patches are the same output position, output1 is output0 and the second write stores the
+// same byte. ConvolvePatchesByTable is Conv2d's twin for calls whose every channel qualifies,
+// with the high-word parameters in a table; ConvolveRow is the one-patch form.
 inline void ConvolvePatches(const int8_t* patches, const int8_t* filter, const int32_t* bias,
                             int32_t channels, int32_t depth, const RequantizeParams& requantize,
                             int8_t* output0, int8_t* output1) {
@@ -550,27 +640,82 @@ inline void ConvolvePatches(const int8_t* patches, const int8_t* filter, const i
     int32_t sum10 = sum00;
     int32_t sum01 = bias[out_c + 1];
     int32_t sum11 = sum01;
-    MacBlock<kPatches>(patches, filter + static_cast<ptrdiff_t>(out_c) * depth, depth, groups,
-                       remaining, sum00, sum01, sum10, sum11);
+    MacBlock<2>(patches, filter + static_cast<ptrdiff_t>(out_c) * depth, depth, groups,
+                remaining, sum00, sum01, sum10, sum11);
     const int32_t channel0 = out_c & channel_mask;
     const int32_t channel1 = (out_c + 1) & channel_mask;
-    // One patch leaves sum10 and sum11 at the bias; its sums are sum00 and sum01.
-    RequantizeChannel(sum00, kPatches == 2 ? sum10 : sum00, requantize.multipliers[channel0],
+    RequantizeChannel(sum00, sum10, requantize.multipliers[channel0],
                       requantize.shifts[channel0], requantize, full_range, output0 + out_c,
                       output1 + out_c);
-    RequantizeChannel(sum01, kPatches == 2 ? sum11 : sum01, requantize.multipliers[channel1],
+    RequantizeChannel(sum01, sum11, requantize.multipliers[channel1],
                       requantize.shifts[channel1], requantize, full_range, output0 + out_c + 1,
                       output1 + out_c + 1);
   }
   if (out_c < channels) {
     int32_t sum0 = bias[out_c];
     int32_t sum1 = sum0;
-    MacColumn<kPatches>(patches, filter + static_cast<ptrdiff_t>(out_c) * depth, groups,
-                        remaining, sum0, sum1);
+    MacColumn<2>(patches, filter + static_cast<ptrdiff_t>(out_c) * depth, groups, remaining,
+                 sum0, sum1);
     const int32_t channel = out_c & channel_mask;
-    RequantizeChannel(sum0, kPatches == 2 ? sum1 : sum0, requantize.multipliers[channel],
-                      requantize.shifts[channel], requantize, full_range, output0 + out_c,
-                      output1 + out_c);
+    RequantizeChannel(sum0, sum1, requantize.multipliers[channel], requantize.shifts[channel],
+                      requantize, full_range, output0 + out_c, output1 + out_c);
+  }
+}
+
+// Output channels [0, channels) of the one patch in scratch (a Linear row), as
+// ConvolvePatches, into output[c]. Blocks of four channels share each of the patch's words
+// between four weight rows (MacFourRowsByFours); the channels left over take a block of two
+// (MacBlock<1>) and then one. Every block ends in the same two loops over its rows (the taps
+// left, then the requantization), so that their code is compiled once.
+inline void ConvolveRow(const int8_t* patch, const int8_t* filter, const int32_t* bias,
+                        int32_t channels, int32_t depth, const RequantizeParams& requantize,
+                        int8_t* output) {
+  const int32_t groups = depth / 4;
+  const int32_t remaining = depth % 4;
+  const bool full_range = HasFullInt8Range(requantize);
+  const int32_t channel_mask = requantize.per_channel ? -1 : 0;  // as in ConvolvePatches
+  for (int32_t out_c = 0; out_c < channels;) {
+    const int32_t left = channels - out_c;
+    const int32_t block = left >= 4 ? 4 : (left >= 2 ? 2 : 1);
+    // What the block has not summed yet: from `patch_left`, `groups_left` groups and then
+    // `remaining_left` taps of each row, the first row at `rows_left`.
+    const int8_t* patch_left = patch;
+    const int8_t* rows_left = filter + static_cast<ptrdiff_t>(out_c) * depth;
+    int32_t groups_left = groups;
+    int32_t remaining_left = remaining;
+    // Each row's sum starts at its bias; the rows past a block of one or two start at the first
+    // row's and are never read. (Not at zero: GCC stores constant zeros to the array below
+    // through a VFP register or memset.)
+    const int32_t* const block_bias = bias + out_c;
+    int32_t acc0 = block_bias[0];
+    int32_t acc1 = block_bias[block > 1 ? 1 : 0];
+    int32_t acc2 = block_bias[block > 2 ? 2 : 0];
+    int32_t acc3 = block_bias[block > 3 ? 3 : 0];
+    int32_t unused = 0;  // one patch has no second patch's sums
+    if (block == 4 && groups >= 4) {
+      MacFourRowsByFours(patch_left, rows_left, depth, groups / 4, acc0, acc1, acc2, acc3);
+      groups_left = groups % 4;
+    } else if (block == 2) {
+      MacBlock<1>(patch, rows_left, depth, groups, remaining, acc0, acc1, unused, unused);
+      groups_left = 0;
+      remaining_left = 0;
+    }
+    // Row by row, the taps left (the groups the loop of four leaves over, or all of them, and
+    // the tail), then the requantization.
+    int32_t sums[4] = {acc0, acc1, acc2, acc3};
+    if (groups_left != 0 || remaining_left != 0) {
+      for (int32_t row = 0; row < block; ++row) {
+        MacColumn<1>(patch_left, rows_left + static_cast<ptrdiff_t>(row) * depth, groups_left,
+                     remaining_left, sums[row], unused);
+      }
+    }
+    for (int32_t row = 0; row < block; ++row) {
+      const int32_t channel = (out_c + row) & channel_mask;
+      RequantizeChannel(sums[row], sums[row], requantize.multipliers[channel],
+                        requantize.shifts[channel], requantize, full_range, output + out_c + row,
+                        output + out_c + row);
+    }
+    out_c += block;
   }
 }
 
@@ -678,8 +823,12 @@ inline void LinearRows(const LinearParams& params, const int8_t* rows, const int
   const int32_t channels = params.output_features;
   int8_t* const patches = AlignToWord(scratch);
   WidenRows<kRows>(rows, depth, patches);
-  ConvolvePatches<kRows>(patches, weights, bias, channels, depth, params.requantize, output,
-                         output + static_cast<ptrdiff_t>(kRows - 1) * channels);
+  if constexpr (kRows == 2) {
+    ConvolvePatches(patches, weights, bias, channels, depth, params.requantize, output,
+                    output + channels);
+  } else {
+    ConvolveRow(patches, weights, bias, channels, depth, params.requantize, output);
+  }
 }
 
 // What ExpandPatch needs of one group of one sample, computed once per call into a local:
@@ -843,7 +992,8 @@ constexpr size_t LinearScratchBytes(const LinearParams& params) {
 // Linear: the portable kernel's contract (integr8/kernels/linear.h) plus caller scratch of
 // LinearScratchBytes(params) bytes, kArenaTooSmall if it is missing or short. Rows are taken in
 // pairs, widened into scratch once and run through every output channel, so each sign-extended
-// weight word serves two rows; a last odd row is widened alone. Forced inline, so that a
+// weight word serves two rows; a last odd row is widened alone and runs four output channels at
+// a time, so each of its words serves four weight rows. Forced inline, so that a
 // caller whose parameters are constants (a graph layer runs one sample) keeps only the row
 // path it takes instead of linking both.
 template <typename Activation, typename Weight, typename Bias, Checks kChecks = Checks::kAtEntry>
@@ -962,9 +1112,8 @@ Status Conv2d(const Conv2dParams& params, const Activation* input, const Weight*
               table + static_cast<ptrdiff_t>(internal::kChannelEntryBytes) * first_channel,
               group_output_channels, depth, output0, output1);
         } else {
-          internal::ConvolvePatches<2>(patches, group_filter, group_bias,
-                                       group_output_channels, depth, group_requantize,
-                                       output0, output1);
+          internal::ConvolvePatches(patches, group_filter, group_bias, group_output_channels,
+                                    depth, group_requantize, output0, output1);
         }
       }
     }
