@@ -239,6 +239,10 @@ def linear_cases(draw):
                       act="none", kind="ties"))
     plans.append(dict(batches=1, features=200, outputs=3, per_channel=True, z_in=-128,
                       z_out=5, act="relu6", kind="cal"))
+    # One row, 7 channels (a block of four, then two, then one) over K = 78: 19 full groups
+    # of four taps (a loop of four groups, three left over) and a tail of two.
+    plans.append(dict(batches=1, features=78, outputs=7, per_channel=True, z_in=3, z_out=-2,
+                      act="relu", kind="cal"))
 
     for index, plan in enumerate(plans):
         plan["pow2"] = ties_wanted(plan["z_out"], plan["act"])
