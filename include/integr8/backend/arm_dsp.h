@@ -936,9 +936,52 @@ inline PatchGeometry MakePatchGeometry(const Conv2dParams& params) {
   return geometry;
 }
 
+// The loops that expand patches test at the bottom and step pointers: -Os, which does not
+// rotate loops, otherwise compiles each to a test and a branch more per iteration.
+
+// `bytes` (a positive multiple of four) int8 taps at `source`, widened into the pair's groups
+// from `patches`, which advances past them.
+INTEGR8_ARM_DSP_INLINE void WidenTaps(const int8_t* source, int32_t bytes, int8_t*& patches) {
+  int8_t* const end = patches + kPatchGroupBytes<2> / 4 * bytes;
+  do {
+    StoreWidened<2>(patches, LoadFour(source));
+    source += 4;
+    patches += kPatchGroupBytes<2>;
+  } while (patches != end);
+}
+
+// `bytes` (at least one) adjacent taps of a patch, a filter row's run or one tap's channels:
+// from `source` when `inside`, else padding (the input zero point); widened straight into the
+// pair's groups at `patches` when the channel count is a multiple of four (so is `bytes`
+// then), else copied as int8 to `gathered`. Advances the pointer it writes through.
+INTEGR8_ARM_DSP_INLINE void ExpandTaps(const PatchGeometry& g, const int8_t* source,
+                                       bool inside, int32_t bytes, int8_t*& patches,
+                                       int8_t*& gathered) {
+  if (g.whole_words && inside) {
+    WidenTaps(source, bytes, patches);
+  } else if (g.whole_words) {
+    int8_t* const end = patches + kPatchGroupBytes<2> / 4 * bytes;
+    do {
+      StoreWord(patches, g.padding);
+      StoreWord(patches + kOddWordsOffset<2>, g.padding);
+      patches += kPatchGroupBytes<2>;
+    } while (patches != end);
+  } else {
+    int8_t* const end = gathered + bytes;
+    if (inside) {
+      do {
+        *gathered++ = *source++;
+      } while (gathered != end);
+    } else {
+      do {
+        *gathered++ = g.zero_point;
+      } while (gathered != end);
+    }
+  }
+}
+
 // ExpandPatch tap by tap, for windows that reach into the horizontal padding, grouped
-// convolutions and horizontal dilation: whole-word channel counts into `patches`, others
-// into `gathered` (the staging bytes).
+// convolutions and horizontal dilation.
 INTEGR8_ARM_DSP_INLINE void ExpandPatchByTaps(const PatchGeometry& g, int32_t in_y_origin,
                                               int32_t in_x_origin, int8_t* patches,
                                               int8_t* gathered) {
@@ -950,22 +993,7 @@ INTEGR8_ARM_DSP_INLINE void ExpandPatchByTaps(const PatchGeometry& g, int32_t in
       const int32_t in_x = in_x_origin + g.dilation_width * filter_x;
       const bool inside = row_inside && in_x >= 0 && in_x < g.input_width;
       const int8_t* const taps = row + static_cast<ptrdiff_t>(inside ? in_x : 0) * g.pixel_bytes;
-      if (g.whole_words) {
-        for (int32_t c = 0; c < g.group_channels; c += 4, patches += kPatchGroupBytes<2>) {
-          if (inside) {
-            StoreWidened<2>(patches, LoadFour(taps + c));
-          } else {
-            StoreWord(patches, g.padding);
-            StoreWord(patches + kOddWordsOffset<2>, g.padding);
-          }
-        }
-      } else if (inside) {
-        for (int32_t c = 0; c < g.group_channels; ++c) gathered[c] = taps[c];
-        gathered += g.group_channels;
-      } else {
-        for (int32_t c = 0; c < g.group_channels; ++c) gathered[c] = g.zero_point;
-        gathered += g.group_channels;
-      }
+      ExpandTaps(g, taps, inside, g.group_channels, patches, gathered);
     }
   }
 }
@@ -995,39 +1023,17 @@ INTEGR8_ARM_DSP_INLINE void ExpandPatch(const PatchGeometry& g, int32_t out_y, i
     // Every row is one run (inside the input) or all padding: the loops below test nothing
     // per tap. Rows are the filter's, dilation_height apart.
     const int8_t* const runs = g.input + static_cast<ptrdiff_t>(in_x_origin) * g.pixel_bytes;
-    const ptrdiff_t groups_per_row = g.run_bytes / 4;
     for (int32_t filter_y = 0; filter_y < g.filter_height; ++filter_y) {
       const int32_t in_y = in_y_origin + g.dilation_height * filter_y;
       const bool row_inside = in_y >= 0 && in_y < g.input_height;
       const int8_t* const run = row_inside ? runs + in_y * g.row_bytes : runs;
-      if (g.whole_words) {
-        int8_t* const end = patches + kPatchGroupBytes<2> * groups_per_row;
-        if (row_inside) {
-          for (const int8_t* source = run; patches != end;
-               patches += kPatchGroupBytes<2>, source += 4) {
-            StoreWidened<2>(patches, LoadFour(source));
-          }
-        } else {
-          for (; patches != end; patches += kPatchGroupBytes<2>) {
-            StoreWord(patches, g.padding);
-            StoreWord(patches + kOddWordsOffset<2>, g.padding);
-          }
-        }
-      } else if (row_inside) {
-        for (int32_t c = 0; c < g.run_bytes; ++c) gathered[c] = run[c];
-        gathered += g.run_bytes;
-      } else {
-        for (int32_t c = 0; c < g.run_bytes; ++c) gathered[c] = g.zero_point;
-        gathered += g.run_bytes;
-      }
+      ExpandTaps(g, run, row_inside, g.run_bytes, patches, gathered);
     }
   } else {
     ExpandPatchByTaps(g, in_y_origin, in_x_origin, patches, gathered);
   }
   if (g.whole_words) return;
-  for (int32_t group = 0; group < g.tap_groups; ++group, patches += kPatchGroupBytes<2>) {
-    StoreWidened<2>(patches, LoadFour(staging + 4 * static_cast<ptrdiff_t>(group)));
-  }
+  WidenTaps(staging, 4 * g.tap_groups, patches);
 }
 
 }  // namespace internal
