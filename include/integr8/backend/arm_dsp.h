@@ -352,13 +352,33 @@ INTEGR8_ARM_DSP_INLINE void MacWords(uint32_t lanes, const int8_t* words, int32_
 
 #if defined(__ARM_FEATURE_DSP)
 
+// One group of four taps of the block of two patches by two weight rows, as asm text: see
+// MacGroup.
+#define INTEGR8_ARM_DSP_2X2_GROUP                         \
+  "ldrd %[p0], %[p1], [%[patches]], #8\n\t"              \
+  "ldr %[w1], [%[filter], %[depth]]\n\t"                 \
+  "ldr %[w0], [%[filter]], #4\n\t"                       \
+  "sxtb16 %[lanes], %[w0]\n\t"                           \
+  "smlad %[s00], %[lanes], %[p0], %[s00]\n\t"            \
+  "smlad %[s10], %[lanes], %[p1], %[s10]\n\t"            \
+  "sxtb16 %[lanes], %[w1]\n\t"                           \
+  "smlad %[s01], %[lanes], %[p0], %[s01]\n\t"            \
+  "smlad %[s11], %[lanes], %[p1], %[s11]\n\t"            \
+  "ldrd %[p0], %[p1], [%[patches]], #8\n\t"              \
+  "sxtb16 %[w0], %[w0], ror #8\n\t"                      \
+  "smlad %[s00], %[w0], %[p0], %[s00]\n\t"               \
+  "smlad %[s10], %[w0], %[p1], %[s10]\n\t"               \
+  "sxtb16 %[w1], %[w1], ror #8\n\t"                      \
+  "smlad %[s01], %[w1], %[p0], %[s01]\n\t"               \
+  "smlad %[s11], %[w1], %[p1], %[s11]\n\t"
+
 // One group of four taps of the block of kPatches patches by two weight rows:
 // sum[p][c] += patch p . row c, rows at `filter` and `filter + depth`; advances `patches` by
 // one group and `filter` by four taps. Each shape is one asm statement, so that its registers
-// (for two patches 13: 4 sums, 3 pointers/offsets, 5 temporaries, plus the caller's loop
-// counter) stay in the register file: for two patches 2 LDRD, 2 LDR, 4 SXTB16 and 8 SMLAD per
-// 16 MACs, for one 1 LDRD, 2 LDR, 4 SXTB16 and 4 SMLAD per 8 MACs. The plain C++ below forms
-// the same sums from the same words.
+// (for two patches 12: 4 sums, 3 pointers/offsets, 5 temporaries) stay in the register file:
+// for two patches 2 LDRD, 2 LDR, 4 SXTB16 and 8 SMLAD per 16 MACs, for one 1 LDRD, 2 LDR,
+// 4 SXTB16 and 4 SMLAD per 8 MACs. The plain C++ below forms the same sums from the same
+// words.
 template <int kPatches>
 INTEGR8_ARM_DSP_INLINE void MacGroup(const int8_t*& patches, const int8_t*& filter,
                                      int32_t depth, int32_t& sum00, int32_t& sum01,
@@ -369,28 +389,12 @@ INTEGR8_ARM_DSP_INLINE void MacGroup(const int8_t*& patches, const int8_t*& filt
   uint32_t row1 = 0;
   uint32_t lanes = 0;
   if constexpr (kPatches == 2) {
-    __asm__(
-        "ldrd %[p0], %[p1], [%[patches]], #8\n\t"
-        "ldr %[w1], [%[filter], %[depth]]\n\t"
-        "ldr %[w0], [%[filter]], #4\n\t"
-        "sxtb16 %[lanes], %[w0]\n\t"
-        "smlad %[s00], %[lanes], %[p0], %[s00]\n\t"
-        "smlad %[s10], %[lanes], %[p1], %[s10]\n\t"
-        "sxtb16 %[lanes], %[w1]\n\t"
-        "smlad %[s01], %[lanes], %[p0], %[s01]\n\t"
-        "smlad %[s11], %[lanes], %[p1], %[s11]\n\t"
-        "ldrd %[p0], %[p1], [%[patches]], #8\n\t"
-        "sxtb16 %[w0], %[w0], ror #8\n\t"
-        "smlad %[s00], %[w0], %[p0], %[s00]\n\t"
-        "smlad %[s10], %[w0], %[p1], %[s10]\n\t"
-        "sxtb16 %[w1], %[w1], ror #8\n\t"
-        "smlad %[s01], %[w1], %[p0], %[s01]\n\t"
-        "smlad %[s11], %[w1], %[p1], %[s11]"
-        : [s00] "+r"(sum00), [s01] "+r"(sum01), [s10] "+r"(sum10), [s11] "+r"(sum11),
-          [patches] "+r"(patches), [filter] "+r"(filter), [p0] "=&r"(patch0),
-          [p1] "=&r"(patch1), [w0] "=&r"(row0), [w1] "=&r"(row1), [lanes] "=&r"(lanes)
-        : [depth] "r"(depth)
-        : "memory");
+    __asm__(INTEGR8_ARM_DSP_2X2_GROUP
+            : [s00] "+r"(sum00), [s01] "+r"(sum01), [s10] "+r"(sum10), [s11] "+r"(sum11),
+              [patches] "+r"(patches), [filter] "+r"(filter), [p0] "=&r"(patch0),
+              [p1] "=&r"(patch1), [w0] "=&r"(row0), [w1] "=&r"(row1), [lanes] "=&r"(lanes)
+            : [depth] "r"(depth)
+            : "memory");
   } else {
     // patch0 and patch1 are the patch's even and odd words here.
     __asm__(
@@ -412,6 +416,40 @@ INTEGR8_ARM_DSP_INLINE void MacGroup(const int8_t*& patches, const int8_t*& filt
         : "memory");
   }
 }
+
+// The first depth / 16 * 4 groups (depth at least 16) of MacGroup<2>, four to an iteration
+// of a loop that is one asm statement, so that its count stays in a register whatever the
+// optimization level: GCC at -Os weighs a spill by its size rather than by how often it runs,
+// and kept the count of the C++ loop on the stack, 2 more instructions per iteration. The
+// count is formed inside from `depth`: the statement then has MacGroup's 12 register operands
+// and the count, 7 of them read on entry, which GCC 12 can still allocate at -O0 (r7 the frame
+// pointer; see MacFourRowsByFours).
+INTEGR8_ARM_DSP_INLINE void MacGroupsByFours(const int8_t*& patches, const int8_t*& filter,
+                                             int32_t depth, int32_t& sum00, int32_t& sum01,
+                                             int32_t& sum10, int32_t& sum11) {
+  uint32_t quads = 0;
+  uint32_t patch0 = 0;
+  uint32_t patch1 = 0;
+  uint32_t row0 = 0;
+  uint32_t row1 = 0;
+  uint32_t lanes = 0;
+  __asm__("lsr %[count], %[depth], #4\n"
+          "1:\n\t"
+          INTEGR8_ARM_DSP_2X2_GROUP
+          INTEGR8_ARM_DSP_2X2_GROUP
+          INTEGR8_ARM_DSP_2X2_GROUP
+          INTEGR8_ARM_DSP_2X2_GROUP
+          "subs %[count], %[count], #1\n\t"
+          "bne.w 1b"
+          : [s00] "+r"(sum00), [s01] "+r"(sum01), [s10] "+r"(sum10), [s11] "+r"(sum11),
+            [patches] "+r"(patches), [filter] "+r"(filter), [count] "=&r"(quads),
+            [p0] "=&r"(patch0), [p1] "=&r"(patch1), [w0] "=&r"(row0), [w1] "=&r"(row1),
+            [lanes] "=&r"(lanes)
+          : [depth] "r"(depth)
+          : "cc", "memory");
+}
+
+#undef INTEGR8_ARM_DSP_2X2_GROUP
 
 // One group of four taps of MacFourRowsByFours' loop: the patch's two words are loaded once
 // for the four rows, and each weight word while the row before it is still being summed, so
@@ -505,6 +543,15 @@ INTEGR8_ARM_DSP_INLINE void MacGroup(const int8_t*& patches, const int8_t*& filt
   filter += 4;
 }
 
+// The asm loop's twin: the same groups in the same order.
+INTEGR8_ARM_DSP_INLINE void MacGroupsByFours(const int8_t*& patches, const int8_t*& filter,
+                                             int32_t depth, int32_t& sum00, int32_t& sum01,
+                                             int32_t& sum10, int32_t& sum11) {
+  for (int32_t group = depth / 16 * 4; group != 0; --group) {
+    MacGroup<2>(patches, filter, depth, sum00, sum01, sum10, sum11);
+  }
+}
+
 // The asm loop's twin, a group at a time, two rows at a time: the same sums from the same
 // words.
 INTEGR8_ARM_DSP_INLINE void MacFourRowsByFours(const int8_t*& patch, const int8_t*& row0,
@@ -573,25 +620,32 @@ INTEGR8_ARM_DSP_INLINE void MacTail(const int8_t* patches, const int8_t* row0, i
   }
 }
 
-// sum[p][c] += patch p . row c over all K = depth taps (groups = K / 4 whole groups, then
-// `remaining` = K % 4), for the two weight rows at `row0` and `row0 + depth`. Four groups per
-// iteration: the loop's decrement and branch are then 2 instructions per 64 MACs rather than
-// per 32 (for one patch, per 32 rather than per 16).
+// sum[p][c] += patch p . row c over all K = depth taps, for the two weight rows at `row0` and
+// `row0 + depth`: K / 4 whole groups, four per iteration (the loop's decrement and branch are
+// then 2 instructions per 64 MACs rather than per 32; for one patch, per 32 rather than per
+// 16), then the K / 4 % 4 groups left, then the K % 4 taps left, each count read off `depth`.
 template <int kPatches>
 INTEGR8_ARM_DSP_INLINE void MacBlock(const int8_t* patches, const int8_t* row0, int32_t depth,
-                                     int32_t groups, int32_t remaining, int32_t& sum00,
-                                     int32_t& sum01, int32_t& sum10, int32_t& sum11) {
-  for (int32_t group = groups / 4; group > 0; --group) {
-    MacGroup<kPatches>(patches, row0, depth, sum00, sum01, sum10, sum11);
-    MacGroup<kPatches>(patches, row0, depth, sum00, sum01, sum10, sum11);
+                                     int32_t& sum00, int32_t& sum01, int32_t& sum10,
+                                     int32_t& sum11) {
+  if constexpr (kPatches == 2) {
+    if (depth >= 16) MacGroupsByFours(patches, row0, depth, sum00, sum01, sum10, sum11);
+  } else {
+    // One patch: ConvolveRow's pair of channels left over, once per call, where the asm loop's
+    // registers cost that function more spills than the loop's count saves.
+    for (int32_t quads = depth / 16; quads > 0; --quads) {
+      MacGroup<1>(patches, row0, depth, sum00, sum01, sum10, sum11);
+      MacGroup<1>(patches, row0, depth, sum00, sum01, sum10, sum11);
+      MacGroup<1>(patches, row0, depth, sum00, sum01, sum10, sum11);
+      MacGroup<1>(patches, row0, depth, sum00, sum01, sum10, sum11);
+    }
+  }
+  if ((depth & 8) != 0) {
     MacGroup<kPatches>(patches, row0, depth, sum00, sum01, sum10, sum11);
     MacGroup<kPatches>(patches, row0, depth, sum00, sum01, sum10, sum11);
   }
-  if ((groups & 2) != 0) {
-    MacGroup<kPatches>(patches, row0, depth, sum00, sum01, sum10, sum11);
-    MacGroup<kPatches>(patches, row0, depth, sum00, sum01, sum10, sum11);
-  }
-  if ((groups & 1) != 0) MacGroup<kPatches>(patches, row0, depth, sum00, sum01, sum10, sum11);
+  if ((depth & 4) != 0) MacGroup<kPatches>(patches, row0, depth, sum00, sum01, sum10, sum11);
+  const int32_t remaining = depth % 4;
   if (remaining != 0) {
     MacTail<kPatches>(patches, row0, depth, remaining, sum00, sum01, sum10, sum11);
   }
@@ -640,8 +694,8 @@ inline void ConvolvePatches(const int8_t* patches, const int8_t* filter, const i
     int32_t sum10 = sum00;
     int32_t sum01 = bias[out_c + 1];
     int32_t sum11 = sum01;
-    MacBlock<2>(patches, filter + static_cast<ptrdiff_t>(out_c) * depth, depth, groups,
-                remaining, sum00, sum01, sum10, sum11);
+    MacBlock<2>(patches, filter + static_cast<ptrdiff_t>(out_c) * depth, depth, sum00, sum01,
+                sum10, sum11);
     const int32_t channel0 = out_c & channel_mask;
     const int32_t channel1 = (out_c + 1) & channel_mask;
     RequantizeChannel(sum00, sum10, requantize.multipliers[channel0],
@@ -696,7 +750,7 @@ inline void ConvolveRow(const int8_t* patch, const int8_t* filter, const int32_t
       MacFourRowsByFours(patch_left, rows_left, depth, groups / 4, acc0, acc1, acc2, acc3);
       groups_left = groups % 4;
     } else if (block == 2) {
-      MacBlock<1>(patch, rows_left, depth, groups, remaining, acc0, acc1, unused, unused);
+      MacBlock<1>(patch, rows_left, depth, acc0, acc1, unused, unused);
       groups_left = 0;
       remaining_left = 0;
     }
@@ -778,7 +832,7 @@ inline void ConvolvePatchesByTable(const int8_t* patches, const int8_t* filter,
     int32_t sum10 = sum00;
     int32_t sum01 = LoadWord(table + kChannelEntryBytes);
     int32_t sum11 = sum01;
-    MacBlock<2>(patches, filter, depth, groups, remaining, sum00, sum01, sum10, sum11);
+    MacBlock<2>(patches, filter, depth, sum00, sum01, sum10, sum11);
     RequantizeByEntry(sum00, sum10, table, output0, output1);
     RequantizeByEntry(sum01, sum11, table + kChannelEntryBytes, output0 + 1, output1 + 1);
   }
@@ -882,9 +936,52 @@ inline PatchGeometry MakePatchGeometry(const Conv2dParams& params) {
   return geometry;
 }
 
+// The loops that expand patches test at the bottom and step pointers: -Os, which does not
+// rotate loops, otherwise compiles each to a test and a branch more per iteration.
+
+// `bytes` (a positive multiple of four) int8 taps at `source`, widened into the pair's groups
+// from `patches`, which advances past them.
+INTEGR8_ARM_DSP_INLINE void WidenTaps(const int8_t* source, int32_t bytes, int8_t*& patches) {
+  int8_t* const end = patches + kPatchGroupBytes<2> / 4 * bytes;
+  do {
+    StoreWidened<2>(patches, LoadFour(source));
+    source += 4;
+    patches += kPatchGroupBytes<2>;
+  } while (patches != end);
+}
+
+// `bytes` (at least one) adjacent taps of a patch, a filter row's run or one tap's channels:
+// from `source` when `inside`, else padding (the input zero point); widened straight into the
+// pair's groups at `patches` when the channel count is a multiple of four (so is `bytes`
+// then), else copied as int8 to `gathered`. Advances the pointer it writes through.
+INTEGR8_ARM_DSP_INLINE void ExpandTaps(const PatchGeometry& g, const int8_t* source,
+                                       bool inside, int32_t bytes, int8_t*& patches,
+                                       int8_t*& gathered) {
+  if (g.whole_words && inside) {
+    WidenTaps(source, bytes, patches);
+  } else if (g.whole_words) {
+    int8_t* const end = patches + kPatchGroupBytes<2> / 4 * bytes;
+    do {
+      StoreWord(patches, g.padding);
+      StoreWord(patches + kOddWordsOffset<2>, g.padding);
+      patches += kPatchGroupBytes<2>;
+    } while (patches != end);
+  } else {
+    int8_t* const end = gathered + bytes;
+    if (inside) {
+      do {
+        *gathered++ = *source++;
+      } while (gathered != end);
+    } else {
+      do {
+        *gathered++ = g.zero_point;
+      } while (gathered != end);
+    }
+  }
+}
+
 // ExpandPatch tap by tap, for windows that reach into the horizontal padding, grouped
-// convolutions and horizontal dilation: whole-word channel counts into `patches`, others
-// into `gathered` (the staging bytes).
+// convolutions and horizontal dilation.
 INTEGR8_ARM_DSP_INLINE void ExpandPatchByTaps(const PatchGeometry& g, int32_t in_y_origin,
                                               int32_t in_x_origin, int8_t* patches,
                                               int8_t* gathered) {
@@ -896,22 +993,7 @@ INTEGR8_ARM_DSP_INLINE void ExpandPatchByTaps(const PatchGeometry& g, int32_t in
       const int32_t in_x = in_x_origin + g.dilation_width * filter_x;
       const bool inside = row_inside && in_x >= 0 && in_x < g.input_width;
       const int8_t* const taps = row + static_cast<ptrdiff_t>(inside ? in_x : 0) * g.pixel_bytes;
-      if (g.whole_words) {
-        for (int32_t c = 0; c < g.group_channels; c += 4, patches += kPatchGroupBytes<2>) {
-          if (inside) {
-            StoreWidened<2>(patches, LoadFour(taps + c));
-          } else {
-            StoreWord(patches, g.padding);
-            StoreWord(patches + kOddWordsOffset<2>, g.padding);
-          }
-        }
-      } else if (inside) {
-        for (int32_t c = 0; c < g.group_channels; ++c) gathered[c] = taps[c];
-        gathered += g.group_channels;
-      } else {
-        for (int32_t c = 0; c < g.group_channels; ++c) gathered[c] = g.zero_point;
-        gathered += g.group_channels;
-      }
+      ExpandTaps(g, taps, inside, g.group_channels, patches, gathered);
     }
   }
 }
@@ -941,39 +1023,17 @@ INTEGR8_ARM_DSP_INLINE void ExpandPatch(const PatchGeometry& g, int32_t out_y, i
     // Every row is one run (inside the input) or all padding: the loops below test nothing
     // per tap. Rows are the filter's, dilation_height apart.
     const int8_t* const runs = g.input + static_cast<ptrdiff_t>(in_x_origin) * g.pixel_bytes;
-    const ptrdiff_t groups_per_row = g.run_bytes / 4;
     for (int32_t filter_y = 0; filter_y < g.filter_height; ++filter_y) {
       const int32_t in_y = in_y_origin + g.dilation_height * filter_y;
       const bool row_inside = in_y >= 0 && in_y < g.input_height;
       const int8_t* const run = row_inside ? runs + in_y * g.row_bytes : runs;
-      if (g.whole_words) {
-        int8_t* const end = patches + kPatchGroupBytes<2> * groups_per_row;
-        if (row_inside) {
-          for (const int8_t* source = run; patches != end;
-               patches += kPatchGroupBytes<2>, source += 4) {
-            StoreWidened<2>(patches, LoadFour(source));
-          }
-        } else {
-          for (; patches != end; patches += kPatchGroupBytes<2>) {
-            StoreWord(patches, g.padding);
-            StoreWord(patches + kOddWordsOffset<2>, g.padding);
-          }
-        }
-      } else if (row_inside) {
-        for (int32_t c = 0; c < g.run_bytes; ++c) gathered[c] = run[c];
-        gathered += g.run_bytes;
-      } else {
-        for (int32_t c = 0; c < g.run_bytes; ++c) gathered[c] = g.zero_point;
-        gathered += g.run_bytes;
-      }
+      ExpandTaps(g, run, row_inside, g.run_bytes, patches, gathered);
     }
   } else {
     ExpandPatchByTaps(g, in_y_origin, in_x_origin, patches, gathered);
   }
   if (g.whole_words) return;
-  for (int32_t group = 0; group < g.tap_groups; ++group, patches += kPatchGroupBytes<2>) {
-    StoreWidened<2>(patches, LoadFour(staging + 4 * static_cast<ptrdiff_t>(group)));
-  }
+  WidenTaps(staging, 4 * g.tap_groups, patches);
 }
 
 }  // namespace internal
