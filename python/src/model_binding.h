@@ -417,13 +417,23 @@ class ModelRunner {
       // ~0.07 us, and keeps other Python threads (perhaps running models too) going meanwhile.
       size_t failed_sample = 0;
       integr8::Status status = integr8::Status::kOk;
-      if (arena_bytes <= model_internal::kStackArenaBytes) {
-        py::gil_scoped_release release;
-        alignas(64) int8_t arena[model_internal::kStackArenaBytes];
-        status = RunSamples(input_data, output_data, 0, total, arena, &failed_sample);
-      } else {
-        // Allocated here, where bad_alloc becomes MemoryError, not with the GIL released.
-        const model_internal::Arena arena = model_internal::AllocateArena(arena_bytes);
+      // Compiled only for models whose one-sample arena fits the stack buffer: for larger
+      // ones g++ sees constant tensor offsets past its end in a branch that never runs, and
+      // -Warray-bounds refuses them.
+      if constexpr (Model::kArenaBytes <= model_internal::kStackArenaBytes) {
+        if (arena_bytes <= model_internal::kStackArenaBytes) {
+          {
+            py::gil_scoped_release release;
+            alignas(64) int8_t arena[model_internal::kStackArenaBytes];
+            status = RunSamples(input_data, output_data, 0, total, arena, &failed_sample);
+          }
+          if (status != integr8::Status::kOk) SampleError(failed_sample, status);
+          return output;
+        }
+      }
+      // Allocated here, where bad_alloc becomes MemoryError, not with the GIL released.
+      const model_internal::Arena arena = model_internal::AllocateArena(arena_bytes);
+      {
         py::gil_scoped_release release;
         status = RunSamples(input_data, output_data, 0, total, arena.get(), &failed_sample);
       }
