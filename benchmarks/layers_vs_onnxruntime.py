@@ -163,9 +163,9 @@ def check_case(case: LayerCase, runner, onnx_models: dict, inputs: np.ndarray,
                settings: Settings) -> dict:
     """Raises BenchmarkError unless integr8 equals the reference bit for bit on every timed
     call form; returns onnxruntime's differences from integr8."""
-    from integr8 import reference
+    from integr8 import interpreter
 
-    expected = reference.run(case.graph, inputs)
+    expected = interpreter.run(case.graph, inputs)
     calls = {f"batch {batch}, threads={threads}": (lambda b=batch, t=threads:
                                                    runner.run(inputs[:b], threads=t))
              for batch in case.batches for threads in settings.thread_counts}

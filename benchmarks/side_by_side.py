@@ -380,10 +380,10 @@ def check_model(name, model, graph, runner, onnx_models: dict, torch_int8: dict,
     reference anywhere, on the check set or on any timed batch and thread count."""
     import torch
 
-    from integr8 import reference
+    from integr8 import interpreter
     from integr8.train import pixels_to_input
 
-    expected = np.concatenate([reference.run(graph, inputs[start:start + 1000])
+    expected = np.concatenate([interpreter.run(graph, inputs[start:start + 1000])
                                for start in range(0, len(inputs), 1000)])
     actual = runner.run(inputs, threads=settings.all_cores)
     mismatched = np.flatnonzero(np.any(actual != expected, axis=1))

@@ -33,6 +33,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 
 from integr8 import reference as ref  # noqa: E402  (needs the sys.path entry above)
+from integr8 import spec  # noqa: E402
 
 SEED = 20250801
 DEFAULT_OUTPUT = ROOT / "tests" / "golden" / "golden_vectors.h"
@@ -46,7 +47,7 @@ OUTPUTS = [(z_out, act) for z_out in ZERO_POINTS for act in ACTIVATIONS
            if z_out != 127 or act == "none"]
 COMBOS = [(z_in, z_out, act) for z_in in ZERO_POINTS for z_out, act in OUTPUTS]
 COMBOS.append((0, 127, "relu"))
-INT32_MAX = 2**31 - 1
+INT32_MAX = spec.INT32_MAX
 
 
 def spec_version_from_header():
@@ -56,9 +57,9 @@ def spec_version_from_header():
     if not match:
         raise SystemExit("INTEGR8_SPEC_VERSION not found in include/integr8/version.h")
     version = int(match.group(1))
-    if version != ref.SPEC_VERSION:
+    if version != spec.VERSION:
         raise SystemExit(f"version.h has spec version {version}, integr8.reference "
-                         f"implements {ref.SPEC_VERSION}")
+                         f"implements {spec.VERSION}")
     return version
 
 
@@ -177,21 +178,20 @@ class Draw:
 
     def activation_range(self, activation, output_zero_point):
         """Spec section 4: fused activation clamp bounds for a random output scale."""
-        if activation == "none":
-            return -128, 127
-        lo = max(-128, output_zero_point)
-        if activation == "relu":
-            return lo, 127
+        if activation != "relu6":  # the scale matters only to ReLU6
+            return spec.activation_clamp(None if activation == "none" else activation, 1.0,
+                                         output_zero_point)
         s_out = self.scale(-6, -3)  # 6 / s_out in [48, 768)
-        return lo, min(127, output_zero_point + int(np.floor(6.0 / s_out + 0.5)))
+        return spec.activation_clamp("relu6", s_out, output_zero_point)
 
-    def bias(self, channels, products, z_in, weight_sums, small=False):
-        """A quantized bias folded with the input zero point (spec section 3)."""
+    def bias(self, channels, products, z_in, weights, small=False):
+        """A quantized bias folded with the input zero point (spec section 3); weights hold
+        the output channel on their first axis."""
         spread = products * (8 if small else 2000)
         bias_q = self.rng.integers(-spread, spread + 1, channels)
-        folded = bias_q - z_in * weight_sums.astype(np.int64)
-        # The reference checks |b'| + K * 128 * 127 < 2^31 again; this is the exporter's check.
-        assert (np.abs(folded) + products * 128 * 127 < 2**31).all()
+        folded = spec.fold_bias(bias_q, z_in, weights)
+        # The reference checks the accumulator bound again; this is the exporter's check.
+        assert spec.accumulator_bound_holds(folded, products)
         return folded.astype(np.int32)
 
 
@@ -251,11 +251,10 @@ def linear_cases(draw):
             x = np.full((n, k), -128, np.int8)
             signs = np.array([(-1) ** o for o in range(c)])
             w = np.repeat((-127 * signs)[:, None], k, axis=1).astype(np.int8)  # x*w = +-16256
-            bias = (signs * (INT32_MAX - k * 128 * 127)).astype(np.int32)
+            bias = (signs * (INT32_MAX - k * spec.MAX_PRODUCT)).astype(np.int32)
         else:
             x, w = draw.int8((n, k)), draw.weights((c, k), small=plan["pow2"])
-            bias = draw.bias(c, k, plan["z_in"], w.astype(np.int64).sum(axis=1),
-                             small=plan["pow2"])
+            bias = draw.bias(c, k, plan["z_in"], w, small=plan["pow2"])
         acc = ref.linear_accumulator(x, w, bias)
         act = draw.activation_range(plan["act"], plan["z_out"])
         if plan["kind"] == "ties":
@@ -369,13 +368,11 @@ def conv2d_cases(draw):
             signs = np.array([(-1) ** c for c in range(out_channels)])
             w = np.broadcast_to((-127 * signs)[:, None, None, None],
                                 (out_channels, kh, kw, group_in)).astype(np.int8)
-            bias = (signs * (INT32_MAX - products * 128 * 127)).astype(np.int32)
+            bias = (signs * (INT32_MAX - products * spec.MAX_PRODUCT)).astype(np.int32)
         else:
             x = draw.int8((n, height, width, in_channels))
             w = draw.weights((out_channels, kh, kw, group_in), small=plan["pow2"])
-            bias = draw.bias(out_channels, products, plan["z_in"],
-                             w.reshape(out_channels, -1).astype(np.int64).sum(axis=1),
-                             small=plan["pow2"])
+            bias = draw.bias(out_channels, products, plan["z_in"], w, small=plan["pow2"])
         geometry = dict(stride=plan["stride"], padding=plan["padding"],
                         dilation=plan["dilation"], groups=groups,
                         input_zero_point=plan["z_in"])
@@ -412,12 +409,11 @@ def depthwise_cases(draw):
             x = np.full((n, height, width, in_channels), -128, np.int8)
             signs = np.array([(-1) ** c for c in range(channels)])
             w = np.broadcast_to(-127 * signs, (1, kh, kw, channels)).astype(np.int8)
-            bias = (signs * (INT32_MAX - products * 128 * 127)).astype(np.int32)
+            bias = (signs * (INT32_MAX - products * spec.MAX_PRODUCT)).astype(np.int32)
         else:
             x = draw.int8((n, height, width, in_channels))
             w = draw.weights((1, kh, kw, channels), small=plan["pow2"])
-            bias = draw.bias(channels, products, plan["z_in"],
-                             w.reshape(-1, channels).astype(np.int64).sum(axis=0),
+            bias = draw.bias(channels, products, plan["z_in"], w.reshape(-1, channels).T,
                              small=plan["pow2"])
         geometry = dict(depth_multiplier=depth_multiplier, stride=plan["stride"],
                         padding=plan["padding"], dilation=plan["dilation"],
@@ -748,7 +744,7 @@ def generate(spec_version):
         f"// GENERATED by {GENERATOR} -- do not edit; regenerate with",
         f"//   python3 {GENERATOR}",
         f"// and check that the committed file is current with `{GENERATOR} --check`.",
-        f"// Source of truth: integr8.reference (python/integr8/reference.py), the NumPy",
+        "// Source of truth: integr8.reference (python/integr8/reference.py), the NumPy",
         f"// statement of docs/spec.md, integer spec version {spec_version}; cases drawn from",
         f"// Python's random.Random({SEED}).",
         "//",

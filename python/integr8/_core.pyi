@@ -6,13 +6,15 @@ dtype) or ValueError (ndim, shape, empty, non-contiguous, read-only or overlappi
 values, or a kernel Status other than kOk, named by integr8::StatusName).
 """
 
-from typing import Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
 
 __version__: str
 spec_version: int
+# integr8.spec's constants as the C++ headers state them, by their names in integr8.spec.
+spec_constants: Dict[str, int]
 headers_sha256: str
 backend: str
 

@@ -47,7 +47,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from integr8 import qgraph, reference
+from integr8 import qgraph, reference, spec
 from integr8.capture import (FloatConv2d, FloatGraph, FloatLinear, FloatPool2d, FloatRelu,
                              FloatResidual, capture)
 
@@ -252,9 +252,9 @@ def quant_from_range(low: float, high: float) -> qgraph.Quant:
     if not (math.isfinite(low) and math.isfinite(high)):
         raise ValueError(f"range [{low}, {high}] must be finite")
     if high == low:  # constant zero: exact at any scale; 1 keeps the next layer in range
-        return qgraph.Quant(scale=1.0, zero_point=-128)
+        return qgraph.Quant(scale=1.0, zero_point=spec.INT8_MIN)
     scale = max(_round_significand((high - low) / 255.0), ACTIVATION_SCALE_FLOOR)
-    zero_point = int(np.clip(np.rint(-128.0 - low / scale), -128, 127))
+    zero_point = int(np.clip(np.rint(spec.INT8_MIN - low / scale), spec.INT8_MIN, spec.INT8_MAX))
     return qgraph.Quant(scale=float(scale), zero_point=zero_point)
 
 
@@ -265,11 +265,12 @@ def quantize_weights(weight: np.ndarray, layer: str = "?"):
     if not np.isfinite(weight).all():
         _fail(layer, "weight", float(weight[~np.isfinite(weight)][0]), "must be finite")
     rows = weight.reshape(weight.shape[0], -1)
-    scale = np.abs(rows).max(axis=1) / 127.0
+    scale = np.abs(rows).max(axis=1) / spec.WEIGHT_MAX
     scale = np.where(scale > 0, scale, 1.0)  # an all-zero channel: any scale is exact
     if not (np.isfinite(scale).all() and (scale > 0).all()):  # pragma: no cover - underflow
         _fail(layer, "weight scale", float(scale.min()), "must be finite and > 0")
-    quantized = np.clip(np.rint(rows / scale[:, None]), -127, 127).astype(np.int8)
+    quantized = np.clip(np.rint(rows / scale[:, None]), spec.WEIGHT_MIN,
+                        spec.WEIGHT_MAX).astype(np.int8)
     return quantized.reshape(weight.shape), scale
 
 
@@ -286,16 +287,15 @@ def _folded_bias(layer: str, bias: np.ndarray, input_quant: qgraph.Quant, weight
         _fail(layer, f"bias[{c}]", float(bias[c]),
               f"b / (s_in * s_w) = {real[c]!r} does not fit int32")
     quantized = np.rint(real).astype(np.int64)
-    sums = weights_q.reshape(weights_q.shape[0], -1).astype(np.int64).sum(axis=1)
-    folded = quantized - np.int64(input_quant.zero_point) * sums
-    outside = (folded < reference.INT32_MIN) | (folded > reference.INT32_MAX)
+    folded = spec.fold_bias(quantized, input_quant.zero_point, weights_q)
+    outside = (folded < spec.INT32_MIN) | (folded > spec.INT32_MAX)
     if outside.any():
         c = int(np.argmax(outside))
         _fail(layer, f"bias[{c}]", int(folded[c]),
               f"the folded bias b_q - z_in * sum(w_q) (b_q = {int(quantized[c])}, "
               f"z_in = {input_quant.zero_point}) leaves int32")
-    worst = np.abs(folded) + products * reference.MAX_PRODUCT
-    if (worst >= 2**31).any():
+    worst = spec.accumulator_worst_case(folded, products)
+    if (worst >= spec.ACCUMULATOR_LIMIT).any():
         c = int(np.argmax(worst))
         _fail(layer, f"bias[{c}]", int(folded[c]),
               f"|b'| + {products} * 128 * 127 reaches 2^31 (accumulator bound, spec section 3)")
@@ -312,17 +312,10 @@ def _multiplier(layer: str, field: str, real: float) -> tuple[int, int]:
 
 def _clamp(layer: str, activation: Optional[str], quant: qgraph.Quant) -> tuple[int, int]:
     """Spec section 4: the fused activation as clamp bounds in the output's quantization."""
-    if activation is None:
-        return reference.INT8_MIN, reference.INT8_MAX
-    low = max(reference.INT8_MIN, quant.zero_point)
-    if activation == "relu":
-        return low, reference.INT8_MAX
-    if activation == "relu6":
-        steps = 6.0 / quant.scale  # inf for a tiny scale: then 6 is beyond the int8 range
-        if steps >= 255:
-            return low, reference.INT8_MAX
-        return low, min(reference.INT8_MAX, quant.zero_point + math.floor(steps + 0.5))
-    raise CalibrationError(f"layer '{layer}': activation = {activation!r}: unknown")
+    try:
+        return spec.activation_clamp(activation, quant.scale, quant.zero_point)
+    except ValueError as error:
+        raise CalibrationError(f"layer '{layer}': {error}") from None
 
 
 def _requantization(layer: str, input_quant, weight_scale, output_quant, activation):
@@ -365,8 +358,8 @@ def _build_layer(layer, input_quant: qgraph.Quant, quants: dict):
                              ceil_mode=layer.ceil_mode,
                              count_include_pad=layer.count_include_pad,
                              input_zero_point=input_quant.zero_point,
-                             activation_min=reference.INT8_MIN,
-                             activation_max=reference.INT8_MAX)
+                             activation_min=spec.INT8_MIN,
+                             activation_max=spec.INT8_MAX)
     if isinstance(layer, FloatRelu):
         low, high = _clamp(layer.name, layer.kind, input_quant)
         return qgraph.Relu(**common, output=input_quant, activation_min=low,
@@ -382,7 +375,7 @@ def _build_layer(layer, input_quant: qgraph.Quant, quants: dict):
                                body_quant.scale / (2 * s_max))
         m_o, n_o = _multiplier(layer.name, "output multiplier M_o = 2 max(s_a, s_b) / "
                                "(2^20 s_out)",
-                               2 * s_max / (2.0**reference.ADD_LEFT_SHIFT * output_quant.scale))
+                               2 * s_max / (2.0**spec.ADD_LEFT_SHIFT * output_quant.scale))
         low, high = _clamp(layer.name, layer.activation, output_quant)
         return qgraph.Residual(
             **common, output=output_quant, body=body,
@@ -535,7 +528,7 @@ def calibrate(model: torch.nn.Module, calibration_images, *, name: str,
     quants = {key: quant_from_range(*obs.range()) for key, obs in observers.items()}
     metadata = {
         "generator": "integr8.calibrate",
-        "spec_version": qgraph.SPEC_VERSION,
+        "spec_version": spec.VERSION,
         "observer": observer,
         "output_observer": output_observer,
         "calibration_samples": int(images.shape[0]),
@@ -562,7 +555,7 @@ def float_layer_outputs(model: torch.nn.Module, images, *, graph: Optional[qgrap
 
     Returns {layer name: float32 tensor NHWC [N, H, W, C]} (a vector as [N, 1, 1, C]), the
     values the integer layer of the same name approximates (after BatchNorm folding and fused
-    activations); compare with ``integr8.reference.run(graph, x, trace=True)``. ``graph``,
+    activations); compare with ``integr8.interpreter.run(graph, x, trace=True)``. ``graph``,
     if given, must have been calibrated from this model: the names and shapes are checked.
     ``layers`` restricts the result to some names (the full set can be large).
     """
@@ -600,7 +593,7 @@ def quantize_input(images, quant) -> np.ndarray:
     nhwc = (images.reshape(images.shape[0], 1, 1, -1) if images.dim() == 2
             else images.permute(0, 2, 3, 1))
     q = torch.round(nhwc / quant.scale) + quant.zero_point  # torch.round: half to even
-    return q.clamp(-128, 127).numpy().astype(np.int8)
+    return q.clamp(spec.INT8_MIN, spec.INT8_MAX).numpy().astype(np.int8)
 
 
 def dequantize(q, quant) -> np.ndarray:

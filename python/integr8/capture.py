@@ -190,7 +190,7 @@ class FloatGraph:
         """Runs the float chain on model input x (NCHW, like the model).
 
         Returns [N, outputs]: the last layer's NHWC output flattened per sample (HWC order, as
-        ``integr8.reference.run``); with trace=True, (output, {layer name: NHWC output}), every
+        ``integr8.interpreter.run``); with trace=True, (output, {layer name: NHWC output}), every
         layer including residual bodies, a vector as [N, 1, 1, C].
         """
         h = self.to_nhwc(x).to(dtype)

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from integr8 import qgraph, reference
+from integr8 import qgraph, reference, spec
 
 __all__ = ["ExportError", "PROVENANCE_MARKER", "render_header", "export_header"]
 
@@ -46,7 +46,7 @@ GENERATOR_VERSION = "0.1.0"
 
 # Integer spec version the header is exported for (INTEGR8_SPEC_VERSION). A module attribute
 # so that a test can export for another version and watch the static_assert fire.
-SPEC_VERSION = qgraph.SPEC_VERSION
+SPEC_VERSION = spec.VERSION
 
 # First line of every generated header; an existing file is only overwritten if it starts so.
 PROVENANCE_MARKER = "// integr8-generated model header"
@@ -198,20 +198,15 @@ def _shape_text(shape: qgraph.Shape) -> str:
     return f"{shape.height}x{shape.width}x{shape.channels}"
 
 
+_ACTIVATION_TEXT = {"relu": "ReLU", "relu6": "ReLU6"}
+
+
 def _clamp_text(lo: int, hi: int, quant: qgraph.Quant) -> str | None:
     """Names the activation a clamp implements (docs/spec.md section 4), None for no clamp."""
-    if (lo, hi) == (reference.INT8_MIN, reference.INT8_MAX):
+    activation = spec.activation_name(lo, hi, quant.scale, quant.zero_point)
+    if activation is None:
         return None
-    z = quant.zero_point
-    relu_lo = max(reference.INT8_MIN, z)
-    if lo == relu_lo and hi == reference.INT8_MAX:
-        return "ReLU"
-    steps = 6.0 / quant.scale
-    six = reference.INT8_MAX if steps >= 255 else min(reference.INT8_MAX,
-                                                      z + math.floor(steps + 0.5))
-    if lo == relu_lo and hi == six:
-        return "ReLU6"
-    return f"clamp [{lo}, {hi}]"
+    return _ACTIVATION_TEXT.get(activation, f"clamp [{lo}, {hi}]")
 
 
 # ---------------------------------------------------------------------------------------
@@ -548,7 +543,7 @@ def render_header(graph: qgraph.QuantizedGraph, *, command: str,
     out_m, out_n = _multiplier(f"model '{name}'", "output scale (the last layer's)",
                                out_quant.scale)
     weight_bytes = int(graph.weight_bytes)
-    if weight_bytes > reference.INT32_MAX:
+    if weight_bytes > spec.INT32_MAX:
         raise ExportError(f"model '{name}' holds {weight_bytes} weight bytes, more than int32")
 
     lines = _provenance(graph, command, checkpoint_sha256)

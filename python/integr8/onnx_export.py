@@ -43,7 +43,7 @@ try:
 except ImportError as _error:  # pragma: no cover - depends on the environment
     raise ImportError("integr8.onnx_export needs the onnx package: pip install onnx") from _error
 
-from integr8 import qgraph, reference
+from integr8 import qgraph, spec
 
 __all__ = ["OnnxExportError", "OPSET", "to_onnx", "weight_scales", "unfolded_bias"]
 
@@ -83,9 +83,8 @@ def unfolded_bias(layer, input_zero_point: int) -> np.ndarray:
         per_output = layer.filter.reshape(-1, layer.filter.shape[-1]).T  # 1HWC: C is last
     else:
         per_output = layer.filter.reshape(layer.filter.shape[0], -1)  # OHWI
-    sums = per_output.astype(np.int64).sum(axis=1)
-    unfolded = layer.bias.astype(np.int64) + np.int64(input_zero_point) * sums
-    outside = (unfolded < reference.INT32_MIN) | (unfolded > reference.INT32_MAX)
+    unfolded = spec.unfold_bias(layer.bias, input_zero_point, per_output)
+    outside = (unfolded < spec.INT32_MIN) | (unfolded > spec.INT32_MAX)
     if outside.any():
         channel = int(np.argmax(outside))
         raise OnnxExportError(f"layer '{layer.name}': unfolded bias[{channel}] = "
@@ -156,7 +155,7 @@ class _Builder:
         self.layout = layout
 
     def clamp(self, stem: str, activation_min: int, activation_max: int) -> None:
-        if (activation_min, activation_max) == (reference.INT8_MIN, reference.INT8_MAX):
+        if (activation_min, activation_max) == (spec.INT8_MIN, spec.INT8_MAX):
             return
         self.node("Clip", [self.tensor, self.activation_value(f"{stem}_clip_min", activation_min),
                            self.activation_value(f"{stem}_clip_max", activation_max)],
@@ -266,5 +265,5 @@ def to_onnx(graph: qgraph.QuantizedGraph, *, activations: str = "int8") -> onnx.
                               opset_imports=[helper.make_opsetid("", OPSET),
                                              helper.make_opsetid(MICROSOFT_DOMAIN, 1)])
     model.doc_string = (f"integr8 quantized graph '{graph.name}' (integer spec "
-                        f"{qgraph.SPEC_VERSION}) in QOperator form, {activations} activations")
+                        f"{spec.VERSION}) in QOperator form, {activations} activations")
     return model

@@ -1,7 +1,7 @@
 """The quantized graph: the one place where a model's integer parameters are decided.
 
 Calibration (``integr8.calibrate``) produces a :class:`QuantizedGraph`; everything downstream
-only reads it: the NumPy reference runs it (``integr8.reference.run``), the exporter writes it
+only reads it: the NumPy reference runs it (``integr8.interpreter.run``), the exporter writes it
 as a C++ header (``integr8.export``), and validation compares both with PyTorch.
 
 A graph is a chain of layers over one sample, matching the C++ ``integr8::Sequential``; a
@@ -27,9 +27,7 @@ from typing import Union
 
 import numpy as np
 
-from integr8 import reference
-
-SPEC_VERSION = reference.SPEC_VERSION
+from integr8 import spec
 
 # Matched with fullmatch: "$" alone would accept a trailing newline ("fc\n").
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
@@ -72,7 +70,7 @@ def _check_pair(layer: str, field: str, value, lo: int):
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         _fail(layer, field, value, "must be a pair (height, width) of ints")
     for axis, item in enumerate(value):
-        _check_int(layer, f"{field}[{axis}]", item, lo, reference.INT32_MAX)
+        _check_int(layer, f"{field}[{axis}]", item, lo, spec.INT32_MAX)
 
 
 def _check_name(owner: str, field: str, name):
@@ -84,7 +82,7 @@ def _check_name(owner: str, field: str, name):
 
 def _check_int8(layer: str, field: str, value: int):
     _check_int(layer, field, value)
-    if not reference.INT8_MIN <= value <= reference.INT8_MAX:
+    if not spec.INT8_MIN <= value <= spec.INT8_MAX:
         _fail(layer, field, value, "must lie in [-128, 127]")
 
 
@@ -108,10 +106,10 @@ def _check_array(layer: str, field: str, array, ndim: int):
 
 
 def _check_multipliers(layer: str, field: str, multipliers: np.ndarray, shifts: np.ndarray):
-    bad = (multipliers < reference.MULTIPLIER_MIN) | (multipliers > reference.MULTIPLIER_MAX)
+    bad = (multipliers < spec.MULTIPLIER_MIN) | (multipliers > spec.MULTIPLIER_MAX)
     if bad.any():
         _fail(layer, field, int(multipliers[bad][0]), "multiplier must lie in [2^30, 2^31 - 1]")
-    bad = (shifts < reference.SHIFT_MIN) | (shifts > reference.SHIFT_MAX)
+    bad = (shifts < spec.SHIFT_MIN) | (shifts > spec.SHIFT_MAX)
     if bad.any():
         _fail(layer, field, int(shifts[bad][0]), "shift must lie in [1, 62]")
 
@@ -137,8 +135,8 @@ def _check_shape(layer: str, field: str, shape):
     if not isinstance(shape, Shape):
         _fail(layer, field, shape, "must be an integr8.qgraph.Shape")
     for axis in ("height", "width", "channels"):
-        _check_int(layer, f"{field}.{axis}", getattr(shape, axis), 1, reference.INT32_MAX)
-    if shape.elements > reference.INT32_MAX:
+        _check_int(layer, f"{field}.{axis}", getattr(shape, axis), 1, spec.INT32_MAX)
+    if shape.elements > spec.INT32_MAX:
         _fail(layer, field, shape.as_tuple(),
               f"{shape.elements} elements exceed INT32_MAX, the kernels' int32 sizes")
 
@@ -196,7 +194,7 @@ def _check_int_array(layer: str, field: str, array: np.ndarray, shape: tuple, lo
     _check_array(layer, field, array, len(shape))
     if array.shape != shape:
         _fail(layer, f"{field}.shape", array.shape, f"expected {shape}")
-    if array.size > reference.INT32_MAX:  # before scanning it (a broadcast view costs nothing)
+    if array.size > spec.INT32_MAX:  # before scanning it (a broadcast view costs nothing)
         _fail(layer, f"{field}.shape", array.shape,
               f"{array.size} values exceed INT32_MAX, the kernels' int32 indexing")
     if array.size and (array.min() < lo or array.max() > hi):
@@ -205,8 +203,8 @@ def _check_int_array(layer: str, field: str, array: np.ndarray, shape: tuple, lo
 
 
 def _check_accumulator_bound(layer: str, bias: np.ndarray, products: int):
-    worst = np.abs(bias.astype(np.int64)) + products * reference.MAX_PRODUCT
-    if (worst >= 2**31).any():
+    worst = spec.accumulator_worst_case(bias, products)
+    if (worst >= spec.ACCUMULATOR_LIMIT).any():
         channel = int(np.argmax(worst))
         _fail(layer, f"bias[{channel}]", int(bias[channel]),
               f"|b'| + {products} * 128 * 127 reaches 2^31 (accumulator bound, spec section 3)")
@@ -249,9 +247,9 @@ class Linear(_Layer):
     def _check(self):
         inputs, outputs = self.input_shape.elements, self.output_shape.elements
         _check_int_array(self.name, "weights", self.weights, (outputs, inputs),
-                         reference.WEIGHT_MIN, reference.WEIGHT_MAX)
-        _check_int_array(self.name, "bias", self.bias, (outputs,), reference.INT32_MIN,
-                         reference.INT32_MAX)
+                         spec.WEIGHT_MIN, spec.WEIGHT_MAX)
+        _check_int_array(self.name, "bias", self.bias, (outputs,), spec.INT32_MIN,
+                         spec.INT32_MAX)
         _check_requantization(self.name, self.requantization, outputs)
         _check_accumulator_bound(self.name, self.bias, inputs)
 
@@ -279,9 +277,9 @@ class Conv2d(_Layer):
         _check_int_array(self.name, "filter", self.filter,
                          (self.output_shape.channels, kh, kw,
                           self.input_shape.channels // self.groups),
-                         reference.WEIGHT_MIN, reference.WEIGHT_MAX)
-        _check_int_array(self.name, "bias", self.bias, (out_c,), reference.INT32_MIN,
-                         reference.INT32_MAX)
+                         spec.WEIGHT_MIN, spec.WEIGHT_MAX)
+        _check_int_array(self.name, "bias", self.bias, (out_c,), spec.INT32_MIN,
+                         spec.INT32_MAX)
         _check_window(self, (kh, kw), self.dilation, ceil_mode=False)
         _check_requantization(self.name, self.requantization, out_c)
         _check_accumulator_bound(self.name, self.bias, kh * kw * in_per_group)
@@ -301,7 +299,7 @@ class DepthwiseConv2d(_Layer):
     requantization: Requantization
 
     def _check(self):
-        _check_int(self.name, "depth_multiplier", self.depth_multiplier, 1, reference.INT32_MAX)
+        _check_int(self.name, "depth_multiplier", self.depth_multiplier, 1, spec.INT32_MAX)
         channels = self.input_shape.channels * self.depth_multiplier
         if self.output_shape.channels != channels:
             _fail(self.name, "depth_multiplier", self.depth_multiplier,
@@ -309,9 +307,9 @@ class DepthwiseConv2d(_Layer):
         _check_array(self.name, "filter", self.filter, 4)
         _, kh, kw, _ = self.filter.shape
         _check_int_array(self.name, "filter", self.filter, (1, kh, kw, channels),
-                         reference.WEIGHT_MIN, reference.WEIGHT_MAX)
-        _check_int_array(self.name, "bias", self.bias, (channels,), reference.INT32_MIN,
-                         reference.INT32_MAX)
+                         spec.WEIGHT_MIN, spec.WEIGHT_MAX)
+        _check_int_array(self.name, "bias", self.bias, (channels,), spec.INT32_MIN,
+                         spec.INT32_MAX)
         _check_window(self, (kh, kw), self.dilation, ceil_mode=False)
         _check_requantization(self.name, self.requantization, channels)
         _check_accumulator_bound(self.name, self.bias, kh * kw)
@@ -344,6 +342,10 @@ class Pool2d(_Layer):
             if not 0 <= self.padding[axis] <= self.kernel[axis] // 2:
                 _fail(self.name, "padding", self.padding, "must lie in [0, kernel / 2]")
         _check_window(self, self.kernel, (1, 1), ceil_mode=self.ceil_mode)
+        input_hw = (self.input_shape.height, self.input_shape.width)
+        if not spec.pool_taps_hold(input_hw, self.kernel, self.padding):
+            _fail(self.name, "kernel", self.kernel,
+                  f"a window counts more than {spec.POOL_MAX_WINDOW_TAPS} taps (spec section 5)")
         _check_clamp(self.name, self.activation_min, self.activation_max)
 
 
@@ -393,6 +395,11 @@ class Residual(_Layer):
                                np.array([getattr(self, f"{prefix}_multiplier")]),
                                np.array([getattr(self, f"{prefix}_shift")]))
             _check_int8(self.name, f"{prefix}_zero_point", getattr(self, f"{prefix}_zero_point"))
+            multiplier = getattr(self, f"{prefix}_multiplier")
+            if not spec.add_input_rescale_holds(multiplier, getattr(self, f"{prefix}_shift")):
+                _fail(self.name, f"{prefix}_multiplier", multiplier,
+                      f"with {prefix}_shift {getattr(self, f'{prefix}_shift')} rescales by more "
+                      "than 1/2 (spec section 6)")
         requant = self.requantization
         if (isinstance(requant, Requantization) and isinstance(requant.multipliers, np.ndarray)
                 and requant.multipliers.size > 1):
@@ -416,9 +423,13 @@ def _check_window(layer, kernel, dilation, *, ceil_mode):
                                  ("padding", layer.padding[axis], 0), ("kernel", kernel[axis], 1)):
             if value < lo:
                 _fail(layer.name, field, value, f"must be >= {lo}")
-        expected.append(reference.window_output_extent(size, kernel[axis], layer.stride[axis],
-                                                       dilation[axis], layer.padding[axis],
-                                                       ceil_mode))
+        try:
+            extent = spec.output_extent(int(size), int(kernel[axis]), int(layer.stride[axis]),
+                                        int(dilation[axis]), int(layer.padding[axis]),
+                                        ceil_mode)
+        except ValueError as error:
+            _fail(layer.name, "kernel", tuple(kernel), str(error))
+        expected.append(extent)
     if tuple(expected) != (layer.output_shape.height, layer.output_shape.width):
         _fail(layer.name, "output_shape", layer.output_shape.as_tuple(),
               f"the window gives {tuple(expected)}")

@@ -25,8 +25,9 @@ import numbers
 
 import numpy as np
 
+from integr8 import spec
+
 __all__ = [
-    "SPEC_VERSION",
     "ADD_LEFT_SHIFT",
     "quantize_multiplier",
     "multiply_by_quantized_multiplier",
@@ -46,18 +47,13 @@ __all__ = [
     "relu",
 ]
 
-# Version of docs/spec.md this module implements (INTEGR8_SPEC_VERSION in version.h).
-SPEC_VERSION = 1
-
-INT8_MIN, INT8_MAX = -128, 127
-WEIGHT_MIN, WEIGHT_MAX = -127, 127  # -128 is never used, so |w| <= 127
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-MULTIPLIER_MIN, MULTIPLIER_MAX = 2**30, 2**31 - 1
-SHIFT_MIN, SHIFT_MAX = 1, 62
-REAL_MULTIPLIER_MIN, REAL_MULTIPLIER_MAX = 2.0**-31, 2.0**30  # [min, max)
-ADD_LEFT_SHIFT = 20  # spec section 6: 20 bits of headroom
-# Largest |x * w| of one int8 x int8 product (|x| <= 128, |w| <= 127), spec section 3.
-MAX_PRODUCT = 128 * 127
+# The spec's constants (docs/spec.md; integr8.spec is their one home in Python).
+INT8_MIN, INT8_MAX = spec.INT8_MIN, spec.INT8_MAX
+WEIGHT_MIN, WEIGHT_MAX = spec.WEIGHT_MIN, spec.WEIGHT_MAX
+INT32_MIN, INT32_MAX = spec.INT32_MIN, spec.INT32_MAX
+MULTIPLIER_MIN, MULTIPLIER_MAX = spec.MULTIPLIER_MIN, spec.MULTIPLIER_MAX
+SHIFT_MIN, SHIFT_MAX = spec.SHIFT_MIN, spec.SHIFT_MAX
+ADD_LEFT_SHIFT = spec.ADD_LEFT_SHIFT
 
 
 # ---------------------------------------------------------------------------------------
@@ -98,7 +94,7 @@ def _pair(name, value, lo):
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}") from None
     if len(items) != 2:
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return tuple(_int_scalar(name, item, lo, 2**31 - 1) for item in items)
+    return tuple(_int_scalar(name, item, lo, INT32_MAX) for item in items)
 
 
 def _activation_range(activation_min, activation_max):
@@ -121,12 +117,10 @@ def _ndim(name, array, ndim, layout):
 
 def _check_accumulator_bound(bias, products):
     """Spec section 3: |b'[c]| + K * 128 * 127 < 2^31, so no accumulation leaves int32."""
-    if bias.size:
-        worst = int(np.abs(bias).max())
-        if worst + products * MAX_PRODUCT >= 2**31:
-            raise ValueError(
-                f"bias holds a value of magnitude {worst}, which breaks "
-                f"|bias| + K * 128 * 127 < 2^31 with K = {products}")
+    if not spec.accumulator_bound_holds(bias, products):
+        raise ValueError(
+            f"bias holds a value of magnitude {int(np.abs(bias).max())}, which breaks "
+            f"|bias| + K * 128 * 127 < 2^31 with K = {products}")
 
 
 def _per_channel(name, value, lo, hi, channels):
@@ -157,7 +151,7 @@ def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
     real = float(real_multiplier)
     if not math.isfinite(real) or real <= 0.0:
         raise ValueError(f"real_multiplier = {real!r} must be finite and > 0")
-    if not REAL_MULTIPLIER_MIN <= real < REAL_MULTIPLIER_MAX:
+    if not spec.REAL_MULTIPLIER_MIN <= real < spec.REAL_MULTIPLIER_MAX:
         raise ValueError(f"real_multiplier = {real!r} is outside [2^-31, 2^30)")
     f, e = math.frexp(real)  # real = f * 2^e, f in [0.5, 1)
     # f * 2^31 has at most 53 significant bits and lies in [2^30, 2^31), so its ulp is 2^-22
@@ -270,30 +264,13 @@ def linear(x, weights, bias, *, multiplier, shift, output_zero_point,
 
 
 def window_output_extent(size, kernel, stride, dilation, padding, ceil_mode) -> int:
-    """PyTorch's output extent of a convolution or pooling window along one axis.
-
-    out = floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1; with
-    ceil_mode the division rounds up instead, and a last window that would start in the
-    right padding ((out - 1) * stride >= size + padding) is dropped.
-    """
+    """integr8.spec.output_extent, after checking that the arguments are ints in range."""
     size = _int_scalar("size", size, 1, INT32_MAX)
     kernel = _int_scalar("kernel", kernel, 1, INT32_MAX)
     stride = _int_scalar("stride", stride, 1, INT32_MAX)
     dilation = _int_scalar("dilation", dilation, 1, INT32_MAX)
     padding = _int_scalar("padding", padding, 0, INT32_MAX)
-    span = dilation * (kernel - 1) + 1
-    room = size + 2 * padding - span
-    if room < 0:
-        raise ValueError(
-            f"kernel = {kernel} (dilation {dilation}) is larger than the padded input "
-            f"{size} + 2 * {padding}: no output position")
-    if ceil_mode:
-        out = -(-room // stride) + 1
-        if (out - 1) * stride >= size + padding:
-            out -= 1
-    else:
-        out = room // stride + 1
-    return out
+    return spec.output_extent(size, kernel, stride, dilation, padding, bool(ceil_mode))
 
 
 # ---------------------------------------------------------------------------------------
@@ -453,8 +430,9 @@ def _pool_arguments(x, kernel, stride, padding):
     for k, p in zip(kernel, padding):
         if 2 * p > k:  # PyTorch's rule: padding at most half the kernel
             raise ValueError(f"padding = {padding} exceeds half of kernel = {kernel}")
-    if kernel[0] * kernel[1] * 128 >= 2**31:  # the int32 window sum must not overflow
-        raise ValueError(f"kernel = {kernel} is too large for an int32 window sum")
+    if not spec.pool_taps_hold(x.shape[1:3], kernel, padding):
+        raise ValueError(f"kernel = {kernel} counts more than {spec.POOL_MAX_WINDOW_TAPS} taps, "
+                         "too many for an int32 window sum")
     return x, kernel, stride, padding
 
 
@@ -582,19 +560,17 @@ def add(a, b, *, a_zero_point, a_multiplier, a_shift, b_zero_point, b_multiplier
             ("output_shift", output_shift, SHIFT_MIN, SHIFT_MAX)):
         _int_scalar(name, value, lo, hi)
     _activation_range(activation_min, activation_max)
+    for name, multiplier, shift in (("a", a_multiplier, a_shift), ("b", b_multiplier, b_shift)):
+        if not spec.add_input_rescale_holds(multiplier, shift):
+            raise ValueError(f"{name}_multiplier/{name}_shift = {multiplier}/{shift} rescale "
+                             "by more than 1/2 (spec section 6)")
     # |q - z| <= 255, so (q - z) << 20 < 2^28 lies in int32 as multiply_by_quantized_multiplier
-    # requires.
+    # requires; with M_a, M_b <= 1/2, |a'|, |b'| < 2^27 and a' + b' lies in int32 too.
     a_scaled = multiply_by_quantized_multiplier((a - z_a) << ADD_LEFT_SHIFT, a_multiplier,
                                                 a_shift)
     b_scaled = multiply_by_quantized_multiplier((b - z_b) << ADD_LEFT_SHIFT, b_multiplier,
                                                 b_shift)
     total = a_scaled + b_scaled
-    # With M_a, M_b <= 1/2 (as the exporter chooses them) |a'|, |b'| < 2^27; other
-    # multipliers could push the sum out of int32, which the spec does not define.
-    if total.size and int(np.abs(total).max()) > INT32_MAX:
-        raise ValueError(
-            f"a_multiplier/a_shift = {a_multiplier}/{a_shift} and b_multiplier/b_shift = "
-            f"{b_multiplier}/{b_shift} scale a' + b' out of int32")
     y = z_out + multiply_by_quantized_multiplier(total, output_multiplier, output_shift)
     return _clamp_to_int8(y, activation_min, activation_max)
 
@@ -606,91 +582,3 @@ def relu(x, *, activation_min, activation_max) -> np.ndarray:
     """
     x = _int_array("x", x, INT8_MIN, INT8_MAX)
     return _clamp_to_int8(x, activation_min, activation_max)
-
-
-# ---------------------------------------------------------------------------------------
-# A whole quantized graph (integr8.qgraph), layer by layer with the ops above
-
-
-def run(graph, x, *, trace=False):
-    """Runs a QuantizedGraph on int8 NHWC input x [N, H, W, C] with the reference ops.
-
-    Returns int8 [N, outputs]: the last layer's NHWC output flattened per sample (HWC order,
-    the order the device writes). With trace=True returns (output, trace), trace mapping
-    every layer name, residual bodies included (a block after its body), to its int8 output
-    as NHWC [N, H, W, C] (a Linear's vector as [N, 1, 1, C]).
-    """
-    from integr8 import qgraph  # qgraph imports this module
-
-    if not isinstance(graph, qgraph.QuantizedGraph):
-        raise ValueError(f"graph must be an integr8.qgraph.QuantizedGraph, got "
-                         f"{type(graph).__name__}")
-    x = _int_array("x", x, INT8_MIN, INT8_MAX)
-    expected = graph.input_shape.as_tuple()
-    if x.ndim != 4 or tuple(x.shape[1:]) != expected or x.shape[0] < 1:
-        raise ValueError(f"x must be int8 NHWC [N, {expected[0]}, {expected[1]}, "
-                         f"{expected[2]}] with N >= 1, got shape {x.shape}")
-    outputs = {} if trace else None
-    y = _run_chain(qgraph, graph.layers, x, outputs)
-    result = y.reshape(y.shape[0], -1).astype(np.int8)
-    return (result, outputs) if trace else result
-
-
-def _run_chain(qgraph, layers, x, outputs):
-    for layer in layers:
-        x = _run_layer(qgraph, layer, x, outputs)
-    return x
-
-
-def _run_layer(qgraph, layer, x, outputs):
-    batches = x.shape[0]
-    if isinstance(layer, (qgraph.Linear, qgraph.Conv2d, qgraph.DepthwiseConv2d)):
-        req = layer.requantization
-        requant = dict(multiplier=req.multipliers, shift=req.shifts,
-                       output_zero_point=req.output_zero_point,
-                       activation_min=req.activation_min, activation_max=req.activation_max)
-    if isinstance(layer, qgraph.Linear):
-        y = linear(x.reshape(batches, -1), layer.weights, layer.bias, **requant)
-    elif isinstance(layer, qgraph.Conv2d):
-        y = conv2d(x, layer.filter, layer.bias, stride=layer.stride, padding=layer.padding,
-                   dilation=layer.dilation, groups=layer.groups,
-                   input_zero_point=layer.input_zero_point, **requant)
-    elif isinstance(layer, qgraph.DepthwiseConv2d):
-        y = depthwise_conv2d(x, layer.filter, layer.bias, depth_multiplier=layer.depth_multiplier,
-                             stride=layer.stride, padding=layer.padding,
-                             dilation=layer.dilation, input_zero_point=layer.input_zero_point,
-                             **requant)
-    elif isinstance(layer, qgraph.Pool2d):
-        window = dict(kernel=layer.kernel, stride=layer.stride, padding=layer.padding,
-                      ceil_mode=layer.ceil_mode, activation_min=layer.activation_min,
-                      activation_max=layer.activation_max)
-        if layer.kind == "max":
-            y = max_pool2d(x, **window)
-        else:
-            y = avg_pool2d(x, count_include_pad=layer.count_include_pad,
-                           input_zero_point=layer.input_zero_point, **window)
-    elif isinstance(layer, qgraph.Relu):
-        y = relu(x, activation_min=layer.activation_min, activation_max=layer.activation_max)
-    elif isinstance(layer, qgraph.Residual):
-        body = _run_chain(qgraph, layer.body, x, outputs)
-        req = layer.requantization
-        y = add(x, body, a_zero_point=layer.input_zero_point,
-                a_multiplier=layer.input_multiplier, a_shift=layer.input_shift,
-                b_zero_point=layer.body_zero_point, b_multiplier=layer.body_multiplier,
-                b_shift=layer.body_shift, output_multiplier=int(req.multipliers[0]),
-                output_shift=int(req.shifts[0]), output_zero_point=req.output_zero_point,
-                activation_min=req.activation_min, activation_max=req.activation_max)
-    else:
-        raise ValueError(f"layer {getattr(layer, 'name', '?')!r}: unknown layer type "
-                         f"{type(layer).__name__}")
-    shape = (batches, *layer.output_shape.as_tuple())
-    if y.size != math.prod(shape):
-        raise ValueError(f"layer {layer.name!r}: output holds {y.size} values, its declared "
-                         f"shape is {shape}")
-    y = y.reshape(shape)
-    if outputs is not None:
-        outputs[layer.name] = y
-    return y
-
-
-__all__.append("run")

@@ -5,7 +5,7 @@
 - ``float_accuracy``: the float PyTorch model on x = pixel / 255;
 - ``int8_accuracy``: argmax of the int8 outputs of the compiled C++ (``integr8.build``);
 - ``bitexact_fraction``: the fraction of samples whose whole int8 output vector is identical
-  between the C++ and ``integr8.reference.run`` (anything below 1.0 is a bug);
+  between the C++ and ``integr8.interpreter.run`` (anything below 1.0 is a bug);
 - ``agreement``: top-1 agreement between int8 and float predictions;
 - ``sqnr_db``: per-layer SQNR (dB) of the dequantized reference trace against the float
   layer outputs (``calibrate.float_layer_outputs``), on a subset of the images;
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from integr8 import calibrate as _calibrate
-from integr8 import qgraph, reference
+from integr8 import interpreter, qgraph
 
 __all__ = ["validate", "sqnr_db", "write_report", "format_table", "SQNR_CAP_DB"]
 
@@ -128,10 +128,10 @@ def validate(model: torch.nn.Module, graph: qgraph.QuantizedGraph, header_path, 
     for start in range(0, count, _REFERENCE_BATCH):
         chunk = q[start:start + _REFERENCE_BATCH]
         if start == 0 and sqnr_count:
-            out, trace = reference.run(graph, q[:max(sqnr_count, len(chunk))], trace=True)
+            out, trace = interpreter.run(graph, q[:max(sqnr_count, len(chunk))], trace=True)
             out = out[:len(chunk)]
         else:
-            out = reference.run(graph, chunk)
+            out = interpreter.run(graph, chunk)
         ref_chunks.append(out)
     ref_out = np.concatenate(ref_chunks).reshape(count, -1)
     reference_seconds = time.perf_counter() - started

@@ -436,6 +436,21 @@ PYBIND11_MODULE(_core, module) {
   module.attr("__version__") = INTEGR8_PYTHON_STRINGIFY(INTEGR8_VERSION_MAJOR) "." INTEGR8_PYTHON_STRINGIFY(
       INTEGR8_VERSION_MINOR) "." INTEGR8_PYTHON_STRINGIFY(INTEGR8_VERSION_PATCH);
   module.attr("spec_version") = INTEGR8_SPEC_VERSION;
+  // The integer spec's constants as the C++ states them, by their names in integr8.spec (a
+  // test holds the two equal).
+  py::dict spec_constants;
+  spec_constants["VERSION"] = INTEGR8_SPEC_VERSION;
+  spec_constants["INT8_MIN"] = integr8::kActivationMin;
+  spec_constants["INT8_MAX"] = integr8::kActivationMax;
+  spec_constants["WEIGHT_MIN"] = integr8::kWeightMin;
+  spec_constants["WEIGHT_MAX"] = integr8::kWeightMax;
+  spec_constants["MULTIPLIER_MIN"] = integr8::kMultiplierMin;
+  spec_constants["MULTIPLIER_MAX"] = integr8::kMultiplierMax;
+  spec_constants["SHIFT_MIN"] = integr8::kShiftMin;
+  spec_constants["SHIFT_MAX"] = integr8::kShiftMax;
+  spec_constants["ADD_LEFT_SHIFT"] = integr8::kAddLeftShift;
+  spec_constants["POOL_MAX_WINDOW_TAPS"] = integr8::kPoolMaxWindowTaps;
+  module.attr("spec_constants") = spec_constants;
   // SHA-256 over include/integr8 as built (see python/src/CMakeLists.txt), so that a source
   // tree can tell whether an installed module was built from its headers.
   module.attr("headers_sha256") = INTEGR8_HEADERS_SHA256;

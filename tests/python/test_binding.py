@@ -34,7 +34,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import integr8  # noqa: E402
-from integr8 import reference  # noqa: E402
+from integr8 import reference, spec  # noqa: E402
 
 build_module = importlib.import_module("integr8.build")  # integr8.build is the function
 
@@ -119,7 +119,7 @@ def check_both(binding, reference_function, *args, **kwargs):
 
 def test_module_metadata():
     assert core.__version__ == integr8.__version__
-    assert core.spec_version == reference.SPEC_VERSION
+    assert core.spec_version == spec.VERSION
     # A stale installed _core (built from other headers than this tree's) would test nothing.
     assert core.headers_sha256 == build_module.headers_sha256(build_module.include_dir()), (
         "integr8._core was built from other integr8 headers: run `pip install .` again")

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from integr8 import calibrate as cal
 from integr8 import export, qgraph
-from integr8 import reference as ref
+from integr8 import interpreter
 from integr8.qgraph import Quant, Shape
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -404,7 +404,7 @@ def test_constant_activations_calibrate_export_and_run(images):
     text = render(graph)
     assert "namespace net {" in text
     q = cal.quantize_input(x, graph.input)
-    _, trace = ref.run(graph, q, trace=True)
+    _, trace = interpreter.run(graph, q, trace=True)
     assert (trace[graph.layers[0].name] == -128).all()
 
 

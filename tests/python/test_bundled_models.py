@@ -7,7 +7,7 @@ _core. With MNIST installed (`python3 -m integr8 data install-mnist`):
 - recalibrating the bundled checkpoint exactly as the demo does (default observer, first 1000
   training images, input scale 1/255 and zero point -128) re-exports the committed header
   byte for byte;
-- the bundled model's run() on 256 test images equals integr8.reference.run of that graph and
+- the bundled model's run() on 256 test images equals integr8.interpreter.run of that graph and
   is more than 95% accurate.
 
 Without MNIST: random int8 batches through the bundled model equal the module integr8.build()
@@ -27,7 +27,7 @@ core = pytest.importorskip(
     reason="integr8._core is not built: run `pip install .` from the repository root")
 
 import integr8  # noqa: E402
-from integr8 import cli, data, reference  # noqa: E402
+from integr8 import cli, data, interpreter  # noqa: E402
 from integr8.calibrate import DEFAULT_OBSERVER, quantize_input  # noqa: E402
 from integr8.export import render_header  # noqa: E402
 
@@ -120,7 +120,7 @@ def test_bundled_model_equals_reference_on_mnist(name, mnist, graphs):
     np.testing.assert_array_equal(q[..., 0], images.astype(np.int16) - 128)
     model = getattr(integr8, MODELS[name])()
     out = model.run(q)
-    expected = reference.run(graph, q)
+    expected = interpreter.run(graph, q)
     assert out.dtype == np.int8 and out.shape == (TEST_SAMPLES, 10)
     np.testing.assert_array_equal(out, expected)
     np.testing.assert_array_equal(model.run(q, threads=1), out)
@@ -132,7 +132,7 @@ def test_bundled_model_equals_reference_on_mnist(name, mnist, graphs):
 def test_bundled_model_equals_reference_on_random_input(name, graphs):
     batch = np.random.default_rng(5).integers(-128, 128, (37, 28, 28, 1), dtype=np.int8)
     out = getattr(integr8, MODELS[name])().run(batch)
-    np.testing.assert_array_equal(out, reference.run(graphs[name], batch))
+    np.testing.assert_array_equal(out, interpreter.run(graphs[name], batch))
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -1,5 +1,5 @@
 """Graph capture (integr8.capture), post-training calibration (integr8.calibrate) and the
-whole-graph reference run (integr8.reference.run).
+whole-graph reference run (integr8.interpreter.run).
 
 Accuracy thresholds. One well-used int8 quantizer has an SQNR of about 6.02 * 8 + 1.76 ~ 50 dB
 minus the signal's crest factor (10-15 dB for the bell-shaped activations of random models),
@@ -23,7 +23,7 @@ from torch import nn
 
 from integr8 import calibrate as cal
 from integr8 import capture as cap
-from integr8 import qgraph, reference
+from integr8 import interpreter, qgraph, spec
 
 MIN_SQNR_DB = 30.0
 MIN_TOP1 = 0.95
@@ -53,7 +53,7 @@ def _images(n, shape, seed):
 
 def _quantized_output(graph, images, *, trace=False):
     """Dequantized reference output of the graph on float images (and the int8 trace)."""
-    out, layers = reference.run(graph, cal.quantize_input(images, graph), trace=True)
+    out, layers = interpreter.run(graph, cal.quantize_input(images, graph), trace=True)
     out = cal.dequantize(out, graph.output)
     return (out, layers) if trace else out
 
@@ -450,7 +450,7 @@ def test_bad_arguments_are_refused():
     with pytest.raises(cal.CalibrationError, match="does not match"):
         cal.float_layer_outputs(_convnet(), torch.randn(2, 3, 12, 12), graph=graph)
     with pytest.raises(ValueError, match="NHWC"):
-        reference.run(graph, np.zeros((2, 3, 4, 4), dtype=np.int8))  # NCHW by mistake
+        interpreter.run(graph, np.zeros((2, 3, 4, 4), dtype=np.int8))  # NCHW by mistake
 
 
 def _two_layer(first_bias, second_bias, second_weight=1.0):
@@ -471,7 +471,7 @@ def test_constant_zero_activation_gets_unit_scale():
     assert hidden.output.scale == 1.0  # spec section 2: exact, and keeps layer_2 in range
     assert hidden.output.zero_point == -128
     q = cal.quantize_input(images, graph)
-    out, trace = reference.run(graph, q, trace=True)
+    out, trace = interpreter.run(graph, q, trace=True)
     assert (trace[hidden.name] == -128).all()  # real zero
     np.testing.assert_allclose(cal.dequantize(out, graph.output), 0.25,
                                atol=graph.output.scale)
@@ -518,7 +518,7 @@ def test_metadata_records_provenance():
     assert graph.metadata["observer"] == "percentile"
     assert graph.metadata["percentile"] == 99.9
     assert graph.metadata["calibration_samples"] == 40
-    assert graph.metadata["spec_version"] == qgraph.SPEC_VERSION == reference.SPEC_VERSION
+    assert graph.metadata["spec_version"] == spec.VERSION
     assert graph.metadata["output_observer"] == "minmax"
 
 

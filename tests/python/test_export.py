@@ -20,8 +20,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from integr8 import export
-from integr8 import qgraph
+from integr8 import export, interpreter
+from integr8 import qgraph, spec
 from integr8 import reference as ref
 from integr8.qgraph import Quant, Shape
 
@@ -279,12 +279,9 @@ def _reference_chain(layers, x):
 
 
 def reference_outputs(graph, x):
-    """int8 [N, outputs]: the layer-by-layer chain, and integr8.reference.run if present."""
+    """int8 [N, outputs]: the layer-by-layer chain, which integr8.interpreter.run equals."""
     expected = _reference_chain(graph.layers, x).reshape(x.shape[0], -1)
-    run = getattr(ref, "run", None)
-    if run is not None:
-        np.testing.assert_array_equal(np.asarray(run(graph, x)).reshape(x.shape[0], -1),
-                                      expected)
+    np.testing.assert_array_equal(interpreter.run(graph, x), expected)
     return expected
 
 
@@ -513,11 +510,11 @@ def test_header_layout():
     assert "// generator:    integr8 " in text
     assert "// command:      integr8 export --model mlp" in lines
     assert f"// checkpoint:   sha256 {SHA}" in lines
-    assert f"// integer spec: version {ref.SPEC_VERSION} (docs/spec.md)" in lines
+    assert f"// integer spec: version {spec.VERSION} (docs/spec.md)" in lines
     assert "//   calibration_samples: 256" in lines and "//   observer: minmax" in lines
     for required in ["#ifndef INTEGR8_MODEL_MLP_H_", "#define INTEGR8_MODEL_MLP_H_",
                      "#include <integr8/integr8.h>",
-                     f"static_assert(INTEGR8_SPEC_VERSION == {ref.SPEC_VERSION},",
+                     f"static_assert(INTEGR8_SPEC_VERSION == {spec.VERSION},",
                      "namespace integr8_models {", "namespace mlp {",
                      "inline constexpr int32_t kInputHeight = 1;",
                      "inline constexpr int32_t kInputWidth = 1;",

@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from integr8 import reference  # noqa: E402
+from integr8 import interpreter  # noqa: E402
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "layers_vs_onnxruntime.py"
 
@@ -63,7 +63,7 @@ class OffByOneRunner:
         self.graph = graph
 
     def run(self, batch, threads=None):
-        output = reference.run(self.graph, batch)
+        output = interpreter.run(self.graph, batch)
         output[-1, -1] ^= 1
         return output
 

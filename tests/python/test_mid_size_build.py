@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 import integr8  # noqa: E402
-from integr8 import calibrate, export, reference  # noqa: E402
+from integr8 import calibrate, export, interpreter  # noqa: E402
 
 STACK_ARENA_BYTES = 4096  # model_internal::kStackArenaBytes in python/src/model_binding.h
 
@@ -69,7 +69,7 @@ def test_builds_and_is_bit_exact(exported, compiler, monkeypatch, tmp_path):
     model = module.Model()
     assert model.arena_bytes > STACK_ARENA_BYTES  # the case the stack branch must not see
 
-    expected = reference.run(graph, inputs)
+    expected = interpreter.run(graph, inputs)
     np.testing.assert_array_equal(model.run(inputs), expected)
     np.testing.assert_array_equal(model.run(inputs, threads=1), expected)
     for sample in range(3):

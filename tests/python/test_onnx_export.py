@@ -29,7 +29,7 @@ from torch import nn
 onnx = pytest.importorskip("onnx")
 onnxruntime = pytest.importorskip("onnxruntime")
 
-from integr8 import calibrate, qgraph, reference  # noqa: E402
+from integr8 import calibrate, interpreter, qgraph  # noqa: E402
 from integr8.onnx_export import OnnxExportError, to_onnx  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -110,13 +110,13 @@ def test_graph_covers_every_exported_kind(graph):
 
 
 def test_each_layer_within_one_lsb(graph, inputs):
-    _, trace = reference.run(graph, inputs, trace=True)
+    _, trace = interpreter.run(graph, inputs, trace=True)
     layer_input, input_quant = inputs, graph.input
     for layer in graph.layers:
         single = qgraph.QuantizedGraph(name="single", input_shape=layer.input_shape,
                                        input=input_quant, layers=(layer,))
         x = np.ascontiguousarray(layer_input.reshape(SAMPLES, *layer.input_shape.as_tuple()))
-        expected = reference.run(single, x).astype(np.int32)
+        expected = interpreter.run(single, x).astype(np.int32)
         actual = _run_onnx(single, x)
         assert actual.dtype == np.int8 and actual.shape == expected.shape
         bound = 1 if hasattr(layer, "requantization") else 0
@@ -126,7 +126,7 @@ def test_each_layer_within_one_lsb(graph, inputs):
 
 
 def test_whole_graph_agrees_with_reference(graph, inputs):
-    expected = reference.run(graph, inputs)
+    expected = interpreter.run(graph, inputs)
     actual = _run_onnx(graph, inputs)
     assert actual.dtype == np.int8 and actual.shape == (SAMPLES, 5)
     # A layout slip (NCHW vs HWC flattening, filter order) would break most outputs; 1-LSB
