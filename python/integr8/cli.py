@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import pathlib
 import re
 import shlex
@@ -128,58 +127,30 @@ def _cmd_export(args, argv) -> int:
     return 0
 
 
-_META_LINE = re.compile(r"^//\s{3}(\w+): (.*)$")
-
-
-def _header_metadata(text: str) -> dict:
-    """The '// quantization:' key/values and the checkpoint sha256 of a generated header."""
-    meta, inside = {}, False
-    for line in text.splitlines():
-        if line.startswith("// checkpoint:"):
-            match = re.search(r"sha256 ([0-9a-f]{64})", line)
-            meta["checkpoint_sha256"] = match.group(1) if match else None
-        elif line.startswith("// quantization:"):
-            inside = True
-        elif inside:
-            match = _META_LINE.match(line)
-            if not match:
-                break
-            meta[match.group(1)] = match.group(2).strip()
-    return meta
-
-
-def _body(text: str) -> str:
-    index = text.find("#ifndef ")
-    return text[index:] if index >= 0 else text
-
-
-def _graph_for_header(model, args, header: pathlib.Path):
-    """Recalibrates the graph the header was exported from (calibration is deterministic)
-    and checks that it renders to the same code."""
+def _graph_for_header(args, header: pathlib.Path):
+    """The quantized graph exported beside `header` (<stem>.i8g), checked to render that very
+    header and to come from --checkpoint."""
+    from integr8 import qgraph
     from integr8.export import render_header
 
     if not header.is_file():
         raise CliError(f"header {str(header)!r} does not exist or is not a file")
-    text = header.read_text(errors="replace")
-    meta = _header_metadata(text)
-    recorded = meta.get("checkpoint_sha256")
+    graph_file = header.with_suffix(qgraph.GRAPH_FILE_SUFFIX)
+    if not graph_file.is_file():
+        raise CliError(f"{header} has no graph file beside it ({graph_file.name}, written by "
+                       "`integr8 export`); re-export it")
+    graph = qgraph.load(graph_file)
+    record = qgraph.read_export_record(graph_file)
+    recorded = record.get("checkpoint_sha256")
     actual = _sha256(pathlib.Path(args.checkpoint))
     if recorded and recorded != actual:
         raise CliError(f"{header} was exported from a checkpoint with sha256 {recorded}, "
                        f"not {args.checkpoint} (sha256 {actual})")
-    match = re.search(r"namespace integr8_models \{\s*namespace (\w+) \{", text)
-    name = match.group(1) if match else header.stem
-    try:
-        samples = int(meta.get("calibration_samples", DEFAULT_CALIBRATION_SAMPLES))
-    except ValueError:
-        samples = DEFAULT_CALIBRATION_SAMPLES
-    observer = meta.get("observer", "mse")
-    images, _ = _load_split(args.dataset, "train", args.root)
-    graph = _calibrate(model, images[:samples], name=name, observer=observer)
-    if _body(render_header(graph, command="", checkpoint_sha256=None)) != _body(text):
-        raise CliError(f"{header} does not match what --checkpoint {args.checkpoint} "
-                       f"calibrates to ({observer} observer, {samples} {args.dataset} training "
-                       "images); re-export it")
+    rendered = render_header(graph, command=record.get("command", ""),
+                             checkpoint_sha256=recorded)
+    if rendered.encode("ascii") != header.read_bytes():
+        raise CliError(f"{header} is not the header its graph file {graph_file.name} renders "
+                       "(edited, or exported separately); re-export both")
     return graph
 
 
@@ -188,7 +159,7 @@ def _cmd_eval(args, argv) -> int:
 
     model = _load_model(args.model, args.checkpoint)
     header = pathlib.Path(args.header)
-    graph = _graph_for_header(model, args, header)
+    graph = _graph_for_header(args, header)
     images, labels = _load_split(args.dataset, "test", args.root)
     entry = validate(model, graph, header, images, labels)
     results = {"dataset": args.dataset, "models": {args.model: entry}}
@@ -319,10 +290,13 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--out", required=True, help="directory for <name>.h")
         sub.set_defaults(handler=_cmd_export)
 
-    sub = commands.add_parser("eval", help="validate an exported header on the full test set")
+    sub = commands.add_parser(
+        "eval", help="validate an exported header (and the graph file beside it) on the full "
+        "test set; no calibration data needed")
     common(sub)
     sub.add_argument("--checkpoint", required=True)
-    sub.add_argument("--header", required=True)
+    sub.add_argument("--header", required=True,
+                     help="a header written by `integr8 export`, with its .i8g beside it")
     sub.add_argument("--out", help="also write results.json and report.png here")
     sub.set_defaults(handler=_cmd_eval)
 

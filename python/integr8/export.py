@@ -470,29 +470,11 @@ def _generator_version() -> str:
     return str(getattr(integr8, "__version__", None) or GENERATOR_VERSION)
 
 
-def _canonical(key: str, value):
-    """Metadata as JSON-able values whose text does not depend on the run: sets sorted, keys
-    made str; an object whose repr may hold an address or a hash order is refused."""
-    if isinstance(value, (np.generic, np.ndarray)):
-        value = value.tolist()
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, os.PathLike):
-        return str(os.fspath(value))
-    if isinstance(value, (list, tuple)):
-        return [_canonical(key, item) for item in value]
-    if isinstance(value, (set, frozenset)):
-        items = [_canonical(key, item) for item in value]
-        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
-    if isinstance(value, dict):
-        return {str(k): _canonical(key, v) for k, v in value.items()}
-    raise ExportError(f"metadata[{key!r}]: a {type(value).__name__} cannot be recorded "
-                      "reproducibly (its text may change from run to run); pass str(value) "
-                      "or a JSON-like value")
-
-
 def _metadata_value(key: str, value) -> str:
-    value = _canonical(key, value)
+    try:
+        value = qgraph.canonical_metadata(key, value)
+    except qgraph.GraphError as error:
+        raise ExportError(str(error)) from None
     if isinstance(value, (str, bool, int)):
         return str(value)
     if isinstance(value, float):
@@ -637,7 +619,8 @@ def _check_target(out_dir: Path, name) -> Path:
 
 def export_header(graph: qgraph.QuantizedGraph, out_dir, *, command: str,
                   checkpoint_sha256: str | None) -> Path:
-    """Writes ``<out_dir>/<graph.name>.h`` atomically and returns its path.
+    """Writes ``<out_dir>/<graph.name>.h`` and, beside it, the graph file
+    ``<graph.name>.i8g`` (integr8.qgraph.save) atomically; returns the header's path.
 
     command: the command line that produced the header (recorded in a comment).
     checkpoint_sha256: hex SHA-256 of the checkpoint the graph was calibrated from, or None.
@@ -651,6 +634,12 @@ def export_header(graph: qgraph.QuantizedGraph, out_dir, *, command: str,
     target = _check_target(out_dir, getattr(graph, "name", None))
     data = render_header(graph, command=command,
                          checkpoint_sha256=checkpoint_sha256).encode("ascii")
+    graph_file = target.with_suffix(qgraph.GRAPH_FILE_SUFFIX)
+    if graph_file.is_symlink() or (graph_file.exists() and not graph_file.is_file()):
+        raise ExportError(f"refusing to overwrite {str(graph_file)!r}: not a regular file")
+    # The graph first: a header on disk always has its graph beside it.
+    qgraph.save(graph, graph_file, export_record={"command": command,
+                                                  "checkpoint_sha256": checkpoint_sha256})
     mode = (target.stat().st_mode & 0o777) if target.exists() else 0o644
     fd, temp_name = tempfile.mkstemp(prefix=f".{graph.name}.h.", suffix=".tmp", dir=out_dir)
     try:

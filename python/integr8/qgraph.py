@@ -19,10 +19,15 @@ dtype, and every shape positive with at most INT32_MAX elements (the kernels' in
 from __future__ import annotations
 
 import dataclasses
+import json
 import keyword
 import math
 import numbers
+import os
 import re
+import tempfile
+import zipfile
+from pathlib import Path
 from typing import Union
 
 import numpy as np
@@ -253,6 +258,15 @@ class Linear(_Layer):
         _check_requantization(self.name, self.requantization, outputs)
         _check_accumulator_bound(self.name, self.bias, inputs)
 
+    @property
+    def macs(self) -> int:
+        return self.weights.size
+
+
+def _window_macs(layer, taps_per_output: int) -> int:
+    """Multiply-accumulates of a convolution: every output element takes its taps."""
+    return layer.output_shape.elements * taps_per_output
+
 
 @dataclasses.dataclass(frozen=True)
 class Conv2d(_Layer):
@@ -284,6 +298,10 @@ class Conv2d(_Layer):
         _check_requantization(self.name, self.requantization, out_c)
         _check_accumulator_bound(self.name, self.bias, kh * kw * in_per_group)
 
+    @property
+    def macs(self) -> int:
+        return _window_macs(self, math.prod(self.filter.shape[1:]))
+
 
 @dataclasses.dataclass(frozen=True)
 class DepthwiseConv2d(_Layer):
@@ -313,6 +331,10 @@ class DepthwiseConv2d(_Layer):
         _check_window(self, (kh, kw), self.dilation, ceil_mode=False)
         _check_requantization(self.name, self.requantization, channels)
         _check_accumulator_bound(self.name, self.bias, kh * kw)
+
+    @property
+    def macs(self) -> int:
+        return _window_macs(self, self.filter.shape[1] * self.filter.shape[2])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -509,3 +531,259 @@ class QuantizedGraph:
         """Bytes of int8 weights (filters included) the model stores."""
         return sum(getattr(layer, "weights", getattr(layer, "filter", np.empty(0))).size
                    for layer in iter_layers(self.layers))
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of one inference (Linear and convolution layers)."""
+        return sum(layer.macs for layer in iter_layers(self.layers) if hasattr(layer, "macs"))
+
+    def save(self, path) -> None:
+        """Writes the graph file (see :func:`save`)."""
+        save(self, path)
+
+    @classmethod
+    def load(cls, path) -> "QuantizedGraph":
+        """Reads a graph file (see :func:`load`)."""
+        return load(path)
+
+
+# ---------------------------------------------------------------------------------------
+# The graph file: a versioned JSON manifest and the integer arrays, in one NumPy .npz archive
+# (read with allow_pickle=False). The manifest names every layer's kind and fields; each
+# array is stored under a key the manifest gives with its dtype and shape, which loading
+# checks. The exporter writes one beside every header, so that tools read a model from its
+# graph and never from generated C++.
+
+GRAPH_FILE_FORMAT = "integr8-quantized-graph"
+GRAPH_FILE_SCHEMA = 1
+GRAPH_FILE_SUFFIX = ".i8g"
+_MANIFEST_KEY = "manifest"
+_LAYER_KINDS = {cls.__name__: cls for cls in (Linear, Conv2d, DepthwiseConv2d, Pool2d, Relu,
+                                              Residual)}
+
+
+class GraphFileError(GraphError):
+    """A graph file that is damaged, foreign, or of another version."""
+
+
+def canonical_metadata(key: str, value):
+    """Metadata as JSON values whose text does not depend on the run: NumPy values as Python
+    ones, sets sorted, keys made str; an object whose repr may hold an address or a hash
+    order is refused (GraphError naming the key)."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        value = value.tolist()
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, os.PathLike):
+        return str(os.fspath(value))
+    if isinstance(value, (list, tuple)):
+        return [canonical_metadata(key, item) for item in value]
+    if isinstance(value, (set, frozenset)):
+        items = [canonical_metadata(key, item) for item in value]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+    if isinstance(value, dict):
+        return {str(k): canonical_metadata(key, v) for k, v in value.items()}
+    raise GraphError(f"metadata[{key!r}]: a {type(value).__name__} cannot be recorded "
+                     "reproducibly (its text may change from run to run); pass str(value) "
+                     "or a JSON-like value")
+
+
+def _encode(value, arrays: dict, key: str):
+    """A field value as JSON, its arrays moved into `arrays` under keys below `key`."""
+    if isinstance(value, np.ndarray):
+        arrays[key] = value
+        return {"array": key, "dtype": value.dtype.str, "shape": list(value.shape)}
+    if isinstance(value, Shape):
+        return {"shape": list(value.as_tuple())}
+    if isinstance(value, Quant):
+        return {"quant": {"scale": float(value.scale), "zero_point": int(value.zero_point)}}
+    if isinstance(value, Requantization):
+        return {"requantization": {field.name: _encode(getattr(value, field.name), arrays,
+                                                       f"{key}.{field.name}")
+                                   for field in dataclasses.fields(value)}}
+    if isinstance(value, tuple) and value and isinstance(value[0], _Layer):
+        return {"layers": [_encode_layer(layer, arrays) for layer in value]}
+    if isinstance(value, tuple):
+        return {"pair": [_encode(item, arrays, key) for item in value]}
+    if isinstance(value, (np.integer, np.bool_)):
+        return value.item()
+    return value
+
+
+def _encode_layer(layer, arrays: dict) -> dict:
+    return {"kind": type(layer).__name__,
+            "fields": {field.name: _encode(getattr(layer, field.name), arrays,
+                                           f"{layer.name}.{field.name}")
+                       for field in dataclasses.fields(layer)}}
+
+
+def save(graph: QuantizedGraph, path, *, export_record: dict | None = None) -> None:
+    """Writes `graph` to `path` (by convention ``<name>.i8g``) atomically: a temporary file in
+    the same directory, renamed over the target once complete.
+
+    export_record: what the exporter records of the header it writes beside the graph
+    (command line, checkpoint hash); read back by :func:`read_export_record`."""
+    if not isinstance(graph, QuantizedGraph):
+        raise GraphError(f"save takes an integr8.qgraph.QuantizedGraph, not "
+                         f"{type(graph).__name__}")
+    path = Path(path)
+    arrays: dict = {}
+    manifest = {
+        "format": GRAPH_FILE_FORMAT, "schema_version": GRAPH_FILE_SCHEMA,
+        "spec_version": spec.VERSION, "name": graph.name,
+        "input_shape": _encode(graph.input_shape, arrays, "input_shape"),
+        "input": _encode(graph.input, arrays, "input"),
+        "metadata": {str(key): canonical_metadata(str(key), value)
+                     for key, value in graph.metadata.items()},
+        "layers": [_encode_layer(layer, arrays) for layer in graph.layers],
+        "export": canonical_metadata("export_record", export_record or {}),
+    }
+    text = json.dumps(manifest, sort_keys=True, allow_nan=False)
+    entries = {_MANIFEST_KEY: np.frombuffer(text.encode("utf-8"), dtype=np.uint8), **arrays}
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                     dir=path.parent if str(path.parent) else ".")
+    try:
+        with os.fdopen(fd, "wb") as temp:
+            # np.savez's layout, with a fixed entry date so that the bytes depend on the
+            # graph alone.
+            with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_STORED) as archive:
+                for key, array in entries.items():
+                    info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                    with archive.open(info, "w") as stream:
+                        np.lib.format.write_array(stream, np.ascontiguousarray(array),
+                                                  allow_pickle=False)
+            temp.flush()
+            os.fsync(temp.fileno())
+        os.chmod(temp_name, 0o644)
+        os.replace(temp_name, path)
+    except BaseException:
+        try:
+            os.unlink(temp_name)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number a graph file may hold")
+
+
+class _Reader:
+    """Decodes one manifest against its arrays; errors name the file and the field."""
+
+    def __init__(self, path: Path, arrays):
+        self.path, self.arrays = path, arrays
+
+    def fail(self, field: str, why: str):
+        raise GraphFileError(f"graph file {str(self.path)!r}: {field}: {why}")
+
+    def decode(self, value, field: str):
+        if isinstance(value, list):
+            self.fail(field, "a list where the schema has a tagged value")
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 3 and "array" in value:
+            return self.array(value, field)
+        if len(value) != 1:
+            self.fail(field, f"unknown value {sorted(value)}")
+        (tag, content), = value.items()
+        if tag == "shape" and isinstance(content, list) and len(content) == 3:
+            return Shape(*content)
+        if tag == "quant" and isinstance(content, dict) and set(content) == {"scale",
+                                                                           "zero_point"}:
+            return Quant(**content)
+        if tag == "requantization" and isinstance(content, dict):
+            return self.fields(Requantization, content, field)
+        if tag == "layers" and isinstance(content, list):
+            return tuple(self.layer(item, f"{field}[{index}]")
+                         for index, item in enumerate(content))
+        if tag == "pair" and isinstance(content, list):
+            return tuple(self.decode(item, field) for item in content)
+        self.fail(field, f"malformed {tag!r} value")
+
+    def array(self, entry: dict, field: str) -> np.ndarray:
+        key = entry["array"]
+        if not isinstance(key, str) or key == _MANIFEST_KEY or key not in self.arrays:
+            self.fail(field, f"array {key!r} is missing from the file")
+        array = self.arrays[key]
+        if array.dtype.str != entry["dtype"]:
+            self.fail(field, f"array dtype {array.dtype.str} differs from the manifest's "
+                             f"{entry['dtype']!r}")
+        if list(array.shape) != entry["shape"]:
+            self.fail(field, f"array shape {list(array.shape)} differs from the manifest's "
+                             f"{entry['shape']}")
+        return array
+
+    def fields(self, cls, content: dict, field: str):
+        expected = {item.name for item in dataclasses.fields(cls)}
+        if set(content) != expected:
+            missing, extra = sorted(expected - set(content)), sorted(set(content) - expected)
+            self.fail(field, f"{cls.__name__} fields differ: missing {missing}, unknown {extra}")
+        values = {name: self.decode(value, f"{field}.{name}") for name, value in content.items()}
+        return cls(**values)
+
+    def layer(self, entry, field: str):
+        if not isinstance(entry, dict) or set(entry) != {"kind", "fields"}:
+            self.fail(field, "a layer needs exactly 'kind' and 'fields'")
+        cls = _LAYER_KINDS.get(entry["kind"])
+        if cls is None:
+            self.fail(f"{field}.kind", f"unknown layer kind {entry['kind']!r} (known: "
+                                       f"{', '.join(sorted(_LAYER_KINDS))})")
+        if not isinstance(entry["fields"], dict):
+            self.fail(f"{field}.fields", "must be an object")
+        return self.fields(cls, entry["fields"], f"{field} ({entry['kind']})")
+
+
+def _read_manifest(path: Path):
+    """(manifest, arrays) of a graph file whose format and versions this integr8 reads."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise GraphFileError(f"graph file {str(path)!r} is not a graph archive "
+                             f"({error})") from None
+    reader = _Reader(path, arrays)
+    raw = arrays.get(_MANIFEST_KEY)
+    if raw is None or raw.dtype != np.uint8 or raw.ndim != 1:
+        reader.fail(_MANIFEST_KEY, "missing, or not a byte array")
+    try:
+        manifest = json.loads(raw.tobytes().decode("utf-8"), parse_constant=_refuse_constant)
+    except ValueError as error:
+        reader.fail(_MANIFEST_KEY, f"not valid JSON ({error})")
+    if not isinstance(manifest, dict):
+        reader.fail(_MANIFEST_KEY, "must be a JSON object")
+    for field, expected in (("format", GRAPH_FILE_FORMAT), ("schema_version", GRAPH_FILE_SCHEMA),
+                            ("spec_version", spec.VERSION)):
+        if manifest.get(field) != expected:
+            reader.fail(field, f"{manifest.get(field)!r}, this integr8 reads {expected!r}")
+    required = {"format", "schema_version", "spec_version", "name", "input_shape", "input",
+                "metadata", "layers", "export"}
+    if set(manifest) != required:
+        reader.fail("manifest", f"fields differ: missing {sorted(required - set(manifest))}, "
+                                f"unknown {sorted(set(manifest) - required)}")
+    for field, kind in (("layers", list), ("metadata", dict), ("export", dict)):
+        if not isinstance(manifest[field], kind):
+            reader.fail(field, f"must be a JSON {'array' if kind is list else 'object'}")
+    return manifest, reader
+
+
+def read_export_record(path) -> dict:
+    """The export record :func:`save` was given ({} if none): for the exporter's graph files
+    the command line and checkpoint_sha256 of the header beside it."""
+    manifest, _ = _read_manifest(Path(path))
+    return manifest["export"]
+
+
+def load(path) -> QuantizedGraph:
+    """Reads a graph file written by :func:`save`. A damaged or foreign file (not an archive,
+    another format, schema or spec version, a missing array, a dtype or shape other than the
+    manifest's, NaN or a value a layer refuses) raises GraphFileError or GraphError naming
+    the field."""
+    manifest, reader = _read_manifest(Path(path))
+    layers = reader.decode({"layers": manifest["layers"]}, "layers") if manifest["layers"] else ()
+    return QuantizedGraph(name=manifest["name"],
+                          input_shape=reader.decode(manifest["input_shape"], "input_shape"),
+                          input=reader.decode(manifest["input"], "input"), layers=layers,
+                          metadata=manifest["metadata"])

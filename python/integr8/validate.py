@@ -20,7 +20,6 @@ import json
 import math
 import os
 import pathlib
-import re
 import tempfile
 import time
 from typing import Optional
@@ -71,17 +70,6 @@ def _float_predictions(model: torch.nn.Module, inputs: torch.Tensor, batch_size:
     finally:
         model.train(was_training)
     return torch.cat(predictions).numpy().astype(np.int64)
-
-
-def _arena_bytes(module, runner, header_path) -> int:
-    value = getattr(runner, "arena_bytes", None)
-    if value is None:
-        value = getattr(module, "arena_bytes", None)
-    if value is None:  # parse a literal from the header as a last resort
-        text = pathlib.Path(header_path).read_text(errors="replace")
-        match = re.search(r"kArenaBytes\s*=\s*(\d+)", text)
-        value = int(match.group(1)) if match else -1
-    return int(value)
 
 
 def validate(model: torch.nn.Module, graph: qgraph.QuantizedGraph, header_path, images,
@@ -160,7 +148,7 @@ def validate(model: torch.nn.Module, graph: qgraph.QuantizedGraph, header_path, 
         "bitexact_fraction": float(np.mean(same)),
         "agreement": float(np.mean(int8_pred == float_pred)),
         "weights_bytes": int(graph.weight_bytes),
-        "arena_bytes": _arena_bytes(module, runner, header_path),
+        "arena_bytes": int(runner.arena_bytes),
         "header": str(header_path),
         "sqnr_db": sqnr,
         "sqnr_samples": sqnr_count,

@@ -107,22 +107,36 @@ def test_validate_and_report(tiny, tmp_path, monkeypatch):
     assert not [path for path in out.iterdir() if path.name.startswith(".")]
 
 
-def test_eval_recalibrates_the_exported_graph(tiny, tmp_path, monkeypatch):
-    """cli eval rebuilds the graph from the checkpoint and refuses a header it does not match."""
+def test_eval_loads_the_graph_exported_beside_the_header(tiny, tmp_path, monkeypatch):
+    """cli eval reads <stem>.i8g, needing no calibration data, and refuses a header its graph
+    does not render, a checkpoint other than the exported one, and a header without graph."""
     model, graph, _, _ = tiny
-    images, labels = _synthetic(256)
     checkpoint = tmp_path / "tiny.pt"
     save_checkpoint(model, checkpoint)
     header = export_header(graph, tmp_path, command="pytest",
                            checkpoint_sha256=cli._sha256(checkpoint))
-    monkeypatch.setattr(cli, "_load_split", lambda *a, **k: (images[:128], labels[:128]))
-    args = argparse.Namespace(checkpoint=str(checkpoint), dataset="mnist", root=None)
-    rebuilt = cli._graph_for_header(model, args, header)
-    assert rebuilt.name == "tiny_net" and rebuilt.weight_bytes == graph.weight_bytes
 
-    monkeypatch.setattr(cli, "_load_split", lambda *a, **k: (images[128:], labels[128:]))
-    with pytest.raises(cli.CliError, match="does not match"):
-        cli._graph_for_header(model, args, header)
+    def no_data(*args, **kwargs):
+        raise AssertionError("eval must not load calibration data")
+
+    monkeypatch.setattr(cli, "_load_split", no_data)
+    args = argparse.Namespace(checkpoint=str(checkpoint), dataset="mnist", root=None)
+    loaded = cli._graph_for_header(args, header)
+    assert loaded.name == "tiny_net" and loaded.weight_bytes == graph.weight_bytes
+    np.testing.assert_array_equal(loaded.layers[0].filter, graph.layers[0].filter)
+
+    other = tmp_path / "other.pt"
+    save_checkpoint(torch.nn.Linear(2, 2), other)
+    with pytest.raises(cli.CliError, match="exported from a checkpoint with sha256"):
+        cli._graph_for_header(argparse.Namespace(checkpoint=str(other)), header)
+
+    header.write_text(header.read_text().replace("kArenaBytes", "kArenaBytes ", 1))
+    with pytest.raises(cli.CliError, match="is not the header its graph file"):
+        cli._graph_for_header(args, header)
+
+    header.with_suffix(".i8g").unlink()
+    with pytest.raises(cli.CliError, match="has no graph file beside it"):
+        cli._graph_for_header(args, header)
 
 
 def test_cli_missing_checkpoint(tmp_path, capsys):

@@ -607,7 +607,8 @@ def test_regeneration_is_byte_identical(tmp_path):
     again = export.export_header(build_resnet(), first, command="integr8 export resnet",
                                  checkpoint_sha256=SHA)
     assert again.read_bytes() == path_b.read_bytes()
-    assert sorted(p.name for p in first.iterdir()) == ["resnet.h"]
+    assert sorted(p.name for p in first.iterdir()) == ["resnet.h", "resnet.i8g"]
+    assert (first / "resnet.i8g").read_bytes() == (second / "resnet.i8g").read_bytes()
     assert export.render_header(build_resnet(), command="integr8 export resnet",
                                 checkpoint_sha256=SHA).encode() == path_a.read_bytes()
 
@@ -644,6 +645,7 @@ def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
 def test_failed_write_keeps_previous_header(tmp_path, monkeypatch):
     old = export.export_header(build_mlp(), tmp_path, command="old", checkpoint_sha256=None)
     before = old.read_bytes()
+    graph_before = old.with_suffix(".i8g").read_bytes()
 
     def failing_replace(src, dst):
         raise OSError("replace failed")
@@ -651,8 +653,9 @@ def test_failed_write_keeps_previous_header(tmp_path, monkeypatch):
     monkeypatch.setattr(export.os, "replace", failing_replace)
     with pytest.raises(OSError, match="replace failed"):
         export.export_header(build_mlp(), tmp_path, command="new", checkpoint_sha256=None)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlp.h"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlp.h", "mlp.i8g"]
     assert old.read_bytes() == before
+    assert old.with_suffix(".i8g").read_bytes() == graph_before
 
 
 def _force_name(graph, name):
