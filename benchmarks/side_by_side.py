@@ -28,9 +28,8 @@ kernels on AVX2 without VNNI (fbgemm's, and onnxruntime's for u8s8) also add pai
 products in saturating int16, which is why PyTorch's own x86 observers keep activations to 7
 bits; with integr8's full 8-bit activations that shows as larger differences.
 
-The quantized graphs are re-derived from the bundled checkpoints as
-tools/bundle_mnist_models.py derives them, with every number taken from the bundled headers
-and checked by rendering them back byte for byte (see bundled_graph). The images are MNIST's
+The quantized graphs are the bundled models' graph files (python/integr8/bundled/*.i8g,
+written beside their headers by tools/bundle_mnist_models.py). The images are MNIST's
 when it is installed (``python3 -m integr8 data install-mnist``), else Fashion-MNIST's, and
 the output says which.
 
@@ -40,13 +39,11 @@ One Markdown table goes to stdout, and everything measured to the JSON file ``--
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import os
 import pathlib
 import platform
-import re
 import statistics
 import sys
 import time
@@ -71,7 +68,6 @@ TORCH_INT8_STATUS = (
 
 
 # Header parameters that are zero points and clamps (of a layer, or of its requantization).
-REQUANTIZATION_FIELDS = ("output_zero_point", "activation_min", "activation_max")
 
 
 class BenchmarkError(Exception):
@@ -121,20 +117,18 @@ def median_seconds_per_call(call, settings: Settings) -> dict:
 
 
 def load_images():
-    """(dataset name, train images, test images, test labels), preferring MNIST."""
+    """(dataset name, test images, test labels), preferring MNIST."""
     from integr8 import data
 
     try:
-        train, _ = data.load_dataset("mnist", "train")
         test, labels = data.load_dataset("mnist", "test")
-        return "mnist", train, test, labels
+        return "mnist", test, labels
     except data.DatasetNotFoundError as mnist_error:
         try:
-            train, _ = data.load_dataset("fashion-mnist", "train")
             test, labels = data.load_dataset("fashion-mnist", "test")
         except data.DatasetNotFoundError as fashion_error:
             raise BenchmarkError(f"no dataset: {mnist_error}; {fashion_error}") from None
-        return "fashion-mnist", train, test, labels
+        return "fashion-mnist", test, labels
 
 
 def bundled_dir() -> pathlib.Path:
@@ -143,70 +137,16 @@ def bundled_dir() -> pathlib.Path:
     return pathlib.Path(integr8.__file__).resolve().parent / "bundled"
 
 
-def bundled_graph(calibrated, header_text: str):
-    """The QuantizedGraph a bundled header was exported from: the layer structure of
-    ``calibrated`` (the checkpoint calibrated here) with every number the header records: its
-    arrays, zero points and clamps, and the output scales in its comments. So the graph is
-    the compiled model's even when the images calibrated on are not the ones the header was
-    made from (Fashion-MNIST without MNIST) or a float difference moves a scale; rendering the
-    result back to the header byte for byte proves it."""
-    from integr8 import export, qgraph
-
-    def array(ident: str, like: np.ndarray) -> np.ndarray:
-        match = re.search(rf"\b{ident}\[[^\]]*\] = \{{([^}}]*)\}};", header_text)
-        if not match:
-            raise BenchmarkError(f"the bundled header has no array {ident}")
-        return np.array(match.group(1).replace(",", " ").split(), dtype=np.int64) \
-            .astype(like.dtype).reshape(like.shape)
-
-    layers = []
-    for layer in calibrated.layers:
-        match = re.search(rf"^// layer '{layer.name}'[^\n]*\n(?://[^\n]*\n)*?"
-                          r"// \S+ -> \S+, output scale ([^,]+), zero point (-?\d+)$",
-                          header_text, re.MULTILINE)
-        if not match:
-            raise BenchmarkError(f"the bundled header does not describe layer '{layer.name}'")
-        changes = {"output": qgraph.Quant(float(match.group(1)), int(match.group(2)))}
-        stem = export._camel(layer.name)
-        params = re.search(rf"\bk{stem}Params\{{(.*?)\}};", header_text, re.DOTALL)
-        fields = {key: int(value) for key, value in
-                  re.findall(r"/\*(\w+)=\*/(-?\d+)", params.group(1) if params else "")}
-        if hasattr(layer, "requantization"):
-            weights = "weights" if isinstance(layer, qgraph.Linear) else "filter"
-            changes[weights] = array(f"k{stem}{weights.capitalize()}", getattr(layer, weights))
-            changes["bias"] = array(f"k{stem}Bias", layer.bias)
-            changes["requantization"] = dataclasses.replace(
-                layer.requantization,
-                multipliers=array(f"k{stem}Multipliers", layer.requantization.multipliers),
-                shifts=array(f"k{stem}Shifts", layer.requantization.shifts),
-                **{key: fields[key] for key in REQUANTIZATION_FIELDS if key in fields})
-        changes.update({key: fields[key] for key in ("input_zero_point", *REQUANTIZATION_FIELDS)
-                        if key in fields and hasattr(layer, key)})
-        layers.append(dataclasses.replace(layer, **changes))
-    graph = dataclasses.replace(calibrated, layers=tuple(layers))
-    rendered = export.render_header(graph, command="", checkpoint_sha256=None)
-    body = header_text[header_text.find("#ifndef "):]
-    if rendered[rendered.find("#ifndef "):] != body:
-        raise BenchmarkError(f"could not re-derive the graph of bundled {graph.name}.h")
-    return graph
-
-
-def build_models(train_images) -> dict:
+def build_models() -> dict:
     """name -> (float model, QuantizedGraph, integr8 runner) of the bundled models."""
     import integr8
-    from integr8 import cli
-    from integr8.calibrate import DEFAULT_OBSERVER
+    from integr8 import qgraph
     from integr8.train import load_checkpoint, make_model
 
     models = {}
     for name in MODELS:
-        checkpoint = bundled_dir() / f"mnist_{name}.pt"
-        model = load_checkpoint(make_model(name), checkpoint).eval()
-        # What tools/bundle_mnist_models.py does: the demo's calibration on the first
-        # training images with the default observer and the fixed input quantization.
-        calibrated = cli._calibrate(model, train_images[:cli.DEFAULT_CALIBRATION_SAMPLES],
-                                    name=f"mnist_{name}", observer=DEFAULT_OBSERVER)
-        graph = bundled_graph(calibrated, (bundled_dir() / f"mnist_{name}.h").read_text())
+        model = load_checkpoint(make_model(name), bundled_dir() / f"mnist_{name}.pt").eval()
+        graph = qgraph.load(bundled_dir() / f"mnist_{name}.i8g")
         # The bundled header compiled by integr8.build for this machine (the x86 backend where
         # the CPU has AVX2), the same graph as integr8.MnistMlp / MnistConvNet in the portable wheel.
         module = integr8.build(bundled_dir() / f"mnist_{name}.h")
@@ -551,8 +491,8 @@ def main(argv=None) -> int:
     from integr8 import onnx_export
 
     try:
-        dataset, train_images, test_images, test_labels = load_images()
-        models = build_models(train_images)
+        dataset, test_images, test_labels = load_images()
+        models = build_models()
         check_images = test_images[:settings.check_samples]
         rows, checks, notes = [], {}, []
         for name, (model, graph, runner) in models.items():

@@ -15,7 +15,7 @@ portable, ...), and reports, per model, core and backend:
   routines sized from their disassembly; and, as a check, the stack the measurement image
   actually dirtied in QEMU;
 - instructions per inference under QEMU -icount (see measure_main.cpp), and per MAC, with
-  MACs counted from the layer parameters in the model header.
+  MACs counted from the layers of the model's graph file.
 
     tools/firmware_footprint.py [--jobs 2] [--output FILE]
 """
@@ -23,7 +23,6 @@ portable, ...), and reports, per model, core and backend:
 from __future__ import annotations
 
 import argparse
-import math
 import pathlib
 import re
 import subprocess
@@ -32,6 +31,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "cortex_m"
 sys.path.insert(0, str(EXAMPLE / "tests"))
+sys.path.insert(0, str(ROOT / "python"))
 
 from run_firmware import run_qemu  # noqa: E402  (needs the sys.path entry above)
 
@@ -47,41 +47,14 @@ CLASSIFY = "_Z8ClassifyPKaPa"
 
 
 # ---------------------------------------------------------------------------------------
-# MACs from the model header
-
-
-def _params_blocks(header: str):
-    """(kind, {field: int}) for every `inline constexpr integr8::<Kind>Params k... {...};`."""
-    pattern = re.compile(r"inline constexpr integr8::(\w+)Params \w+\{(.*?)\};", re.S)
-    for match in pattern.finditer(header):
-        fields = {name: int(value) for name, value in
-                  re.findall(r"/\*(\w+)=\*/(-?\d+)", match.group(2))}
-        yield match.group(1), fields
-
-
-def _extent(size, filter_size, stride, dilation, padding):
-    return (size + 2 * padding - dilation * (filter_size - 1) - 1) // stride + 1
+# MACs from the model's graph file
 
 
 def model_macs(model: str) -> int:
-    """Multiply-accumulates of one inference: Linear, Conv2d and DepthwiseConv2d layers."""
-    header = (ROOT / "python" / "integr8" / "bundled" / f"{model}.h").read_text()
-    macs = 0
-    for kind, p in _params_blocks(header):
-        if kind == "Linear":
-            macs += p["batches"] * p["input_features"] * p["output_features"]
-        elif kind in ("Conv2d", "DepthwiseConv2d"):
-            out_h = _extent(p["input_height"], p["filter_height"], p["stride_height"],
-                            p["dilation_height"], p["padding_height"])
-            out_w = _extent(p["input_width"], p["filter_width"], p["stride_width"],
-                            p["dilation_width"], p["padding_width"])
-            taps = p["filter_height"] * p["filter_width"]
-            if kind == "Conv2d":
-                channels = p["output_channels"] * p["input_channels"] // p["groups"]
-            else:
-                channels = p["input_channels"] * p["depth_multiplier"]
-            macs += p["batches"] * out_h * out_w * taps * channels
-    return macs
+    """Multiply-accumulates of one inference (Linear and convolution layers)."""
+    from integr8 import qgraph
+
+    return qgraph.load(ROOT / "python" / "integr8" / "bundled" / f"{model}.i8g").macs
 
 
 # ---------------------------------------------------------------------------------------
