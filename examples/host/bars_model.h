@@ -43,21 +43,36 @@ alignas(16) inline constexpr int32_t kConvBias[2] = {0, 0};
 // frexp(1/6) = (2/3, -2), m = floor(2/3 * 2^31 + 0.5) = 1431655765, n = 31 + 2 = 33.
 alignas(16) inline constexpr int32_t kConvMultipliers[1] = {1431655765};
 alignas(16) inline constexpr int32_t kConvShifts[1] = {33};
-inline constexpr integr8::Conv2dParams kConvParams{
-    /*batches=*/1, /*input_height=*/6, /*input_width=*/6, /*input_channels=*/1,
-    /*output_channels=*/2, /*filter_height=*/3, /*filter_width=*/3, /*stride_height=*/1,
-    /*stride_width=*/1, /*dilation_height=*/1, /*dilation_width=*/1, /*padding_height=*/1,
-    /*padding_width=*/1, /*groups=*/1, /*input_zero_point=*/-128,
-    {kConvMultipliers, kConvShifts, /*per_channel=*/false, /*output_zero_point=*/-128,
-     /*activation_min=*/-128, /*activation_max=*/127}};  // ReLU: clamp at z_out
+// Fields are assigned by name (as the exporter writes them); the others keep their defaults.
+inline constexpr integr8::Conv2dParams kConvParams = [] {
+  integr8::Conv2dParams p{};
+  p.input_height = 6;
+  p.input_width = 6;
+  p.input_channels = 1;
+  p.output_channels = 2;
+  p.filter_height = 3;
+  p.filter_width = 3;
+  p.padding_height = 1;
+  p.padding_width = 1;
+  p.input_zero_point = -128;
+  p.requantize.multipliers = kConvMultipliers;
+  p.requantize.shifts = kConvShifts;
+  p.requantize.output_zero_point = -128;  // ReLU: the clamp's low end is z_out = -128
+  return p;
+}();
 using Conv = integr8::Conv2dLayer<kConvParams, kConvFilter, kConvBias>;
 
 // layer 'pool' (global average pool, 6x6)
-inline constexpr integr8::Pool2dParams kPoolParams{
-    /*batches=*/1, /*input_height=*/6, /*input_width=*/6, /*channels=*/2, /*filter_height=*/6,
-    /*filter_width=*/6, /*stride_height=*/1, /*stride_width=*/1, /*padding_height=*/0,
-    /*padding_width=*/0, /*ceil_mode=*/false, /*count_include_pad=*/true,
-    /*input_zero_point=*/-128, /*activation_min=*/-128, /*activation_max=*/127};
+inline constexpr integr8::Pool2dParams kPoolParams = [] {
+  integr8::Pool2dParams p{};
+  p.input_height = 6;
+  p.input_width = 6;
+  p.channels = 2;
+  p.filter_height = 6;
+  p.filter_width = 6;
+  p.input_zero_point = -128;
+  return p;
+}();
 using Pool = integr8::AvgPool2dLayer<kPoolParams>;
 
 // layer 'fc' (Linear 2 -> 2): logit[vertical] = v - h, logit[horizontal] = h - v; the zero
@@ -66,10 +81,14 @@ alignas(16) inline constexpr int8_t kFcWeights[2 * 2] = {1, -1, -1, 1};
 alignas(16) inline constexpr int32_t kFcBias[2] = {0, 0};
 alignas(16) inline constexpr int32_t kFcMultipliers[1] = {int32_t{1} << 30};
 alignas(16) inline constexpr int32_t kFcShifts[1] = {31};
-inline constexpr integr8::LinearParams kFcParams{
-    /*batches=*/1, /*input_features=*/2, /*output_features=*/2,
-    {kFcMultipliers, kFcShifts, /*per_channel=*/false, /*output_zero_point=*/0,
-     /*activation_min=*/-128, /*activation_max=*/127}};
+inline constexpr integr8::LinearParams kFcParams = [] {
+  integr8::LinearParams p{};
+  p.input_features = 2;
+  p.output_features = 2;
+  p.requantize.multipliers = kFcMultipliers;
+  p.requantize.shifts = kFcShifts;
+  return p;
+}();
 using Fc = integr8::LinearLayer<kFcParams, kFcWeights, kFcBias>;
 
 using Model = integr8::Sequential<Conv, Pool, Fc>;

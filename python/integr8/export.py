@@ -169,14 +169,15 @@ def _array(ctype: str, ident: str, values: np.ndarray, dims: tuple[int, ...]) ->
 
 def _params(type_name: str, ident: str, fields: list[tuple[str, str]],
             requantize: list[tuple[str, str]] | None = None) -> list[str]:
-    """inline constexpr integr8::<type_name> ident{/*field=*/value, ...}; (aggregate order)."""
-    tokens = [f"/*{name}=*/{value}" for name, value in fields]
-    lines = [f"inline constexpr integr8::{type_name} {ident}{{"]
-    if requantize is None:
-        return lines + _wrap(tokens, "    ", "    ", "};")
-    lines += _wrap(tokens, "    ", "    ", ",")
-    nested = [value if not name else f"/*{name}=*/{value}" for name, value in requantize]
-    return lines + _wrap(nested, "    {", "     ", "}};")
+    """inline constexpr integr8::<type_name> ident, built by a constexpr lambda that assigns
+    every field by name (requantize: the nested RequantizeParams' fields), so that the
+    header does not depend on the order of the struct's fields."""
+    assignments = [(name, value) for name, value in fields]
+    assignments += [(f"requantize.{name}", value) for name, value in requantize or []]
+    return ([f"inline constexpr integr8::{type_name} {ident} = [] {{",
+             f"  integr8::{type_name} p{{}};"] +
+            [f"  p.{name} = {value};" for name, value in assignments] +
+            ["  return p;", "}();"])
 
 
 def _alias(stem: str, template: str, suffixes: list[str]) -> list[str]:
@@ -269,7 +270,7 @@ def _multiplier(layer: str, field: str, real: float) -> tuple[int, int]:
 
 
 def _requantize_fields(stem: str, requant: qgraph.Requantization) -> list[tuple[str, str]]:
-    return [("", f"k{stem}Multipliers"), ("", f"k{stem}Shifts"),
+    return [("multipliers", f"k{stem}Multipliers"), ("shifts", f"k{stem}Shifts"),
             ("per_channel", _cxx_bool(requant.per_channel)),
             ("output_zero_point", _cxx_int(requant.output_zero_point)),
             ("activation_min", _cxx_int(requant.activation_min)),
@@ -423,13 +424,6 @@ def _emit_layer(layer, within: str | None = None) -> list[str]:
             ("activation_max", _cxx_int(layer.activation_max))])
         lines += _alias(stem, "ReluLayer", ["Params"])
     elif isinstance(layer, qgraph.Residual):
-        for prefix in ("input", "body"):
-            # The add kernel refuses an input rescale M = m * 2^-n above 1/2 (spec section 6).
-            m, n = getattr(layer, f"{prefix}_multiplier"), getattr(layer, f"{prefix}_shift")
-            if int(m) > 2 ** (int(n) - 1):
-                raise ExportError(
-                    f"layer '{layer.name}': {prefix}_multiplier/{prefix}_shift = {m}/{n} is a "
-                    "rescale above 1/2, which the add kernel refuses (docs/spec.md section 6)")
         lines.append("// its body follows; the add reads the block input as input1, the body's "
                      "output as input2")
         for child in layer.body:

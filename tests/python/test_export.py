@@ -10,6 +10,7 @@ traversal, foreign files, identifier collisions) and harmless rendering of user 
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import math
 import os
 import pathlib
@@ -26,8 +27,9 @@ from integr8 import reference as ref
 from integr8.qgraph import Quant, Shape
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-CXX_FLAGS = ["-std=c++17", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion",
-             "-Wsign-conversion", "-Wshadow", "-Werror", f"-I{REPO / 'include'}"]
+CXX_WARNING_FLAGS = ["-std=c++17", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion",
+                     "-Wsign-conversion", "-Wshadow", "-Werror"]
+CXX_FLAGS = [*CXX_WARNING_FLAGS, f"-I{REPO / 'include'}"]
 COMPILERS = ("g++", "clang++")
 SAMPLES = 6
 SHA = "0123456789abcdef" * 4
@@ -360,6 +362,29 @@ const int8_t* SecondUnitArray() {{ return &integr8_models::{graph.name}::{array_
 """
 
 
+# Graphs compiled again against a copy of the headers whose params structs list their fields
+# in reverse order: the exporter assigns every field by name, so nothing may change.
+PERMUTED_GRAPHS = ("convnet", "resnet")
+
+
+def _permuted_include(root: pathlib.Path) -> pathlib.Path:
+    """A copy of include/ in which every *Params struct of types.h has its fields reversed."""
+    target = root / "permuted_include"
+    shutil.copytree(REPO / "include", target)
+    types = target / "integr8" / "types.h"
+
+    def reverse(match):
+        fields = match.group(2).splitlines()
+        assert all(line.strip().endswith(";") or "//" in line for line in fields), fields
+        return f"struct {match.group(1)} {{\n" + "\n".join(reversed(fields)) + "\n};"
+
+    text, count = re.subn(r"struct (\w+Params) \{\n(.*?)\n\};", reverse, types.read_text(),
+                          flags=re.DOTALL)
+    assert count >= 7  # Requantize, Linear, Conv2d, DepthwiseConv2d, Pool2d, Add, Relu
+    types.write_text(text)
+    return target
+
+
 def _available_compilers():
     return [compiler for compiler in COMPILERS if shutil.which(compiler)]
 
@@ -389,6 +414,14 @@ def builds(tmp_path_factory):
             jobs[(key, compiler)] = [compiler, *CXX_FLAGS, f"-I{directory}", "main.cpp",
                                      "second.cpp", "-o", f"run_{compiler}"], directory
 
+    permuted = _permuted_include(root)
+    for key in PERMUTED_GRAPHS:
+        directory = graphs[key][2].parent
+        for compiler in compilers:
+            jobs[(f"{key}_permuted", compiler)] = (
+                [compiler, *CXX_WARNING_FLAGS, f"-I{permuted}", f"-I{directory}", "main.cpp",
+                 "second.cpp", "-o", f"run_permuted_{compiler}"], directory)
+
     mismatch_dir = root / "mismatch"
     mismatch_dir.mkdir()
     with pytest.MonkeyPatch.context() as patch:
@@ -409,9 +442,10 @@ def builds(tmp_path_factory):
     runs = {}
     for (key, compiler), result in compiled.items():
         if key != "mismatch" and result.returncode == 0:
+            graph_key, permuted_key = key.removesuffix("_permuted"), key.endswith("_permuted")
+            program = f"run_permuted_{compiler}" if permuted_key else f"run_{compiler}"
             runs[(key, compiler)] = subprocess.run(
-                [str(root / key / f"run_{compiler}")], capture_output=True, text=True,
-                timeout=60)
+                [str(root / graph_key / program)], capture_output=True, text=True, timeout=60)
     return {"graphs": graphs, "compiled": compiled, "runs": runs}
 
 
@@ -444,6 +478,23 @@ def test_generated_header_compiles_and_matches_reference(builds, key, compiler):
     np.testing.assert_array_equal(device, expected)
     # The comparison means something only if the outputs are not saturated constants.
     assert np.unique(expected).size > 3
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+@pytest.mark.parametrize("key", PERMUTED_GRAPHS)
+def test_params_field_order_does_not_matter(builds, key, compiler):
+    """Against params structs with their fields reversed the same header builds the same
+    model: positional initializers would have assigned the fields to each other."""
+    _need(compiler)
+    compiled = builds["compiled"][(f"{key}_permuted", compiler)]
+    assert compiled.returncode == 0, compiled.stderr
+    run = builds["runs"][(f"{key}_permuted", compiler)]
+    assert run.returncode == 0, run.stdout + run.stderr
+    graph, x, _ = builds["graphs"][key]
+    rows = run.stdout.strip().splitlines()[1:]
+    device = np.array([[int(v) for v in row.split()] for row in rows], dtype=np.int64)
+    np.testing.assert_array_equal(device, reference_outputs(graph, x))
+    assert run.stdout == builds["runs"][(key, compiler)].stdout
 
 
 @pytest.mark.parametrize("compiler", COMPILERS)
@@ -580,7 +631,7 @@ def test_conv_and_residual_declarations():
             "integr8::Sequential<Layer2Inner, Layer2Dw>>;") in text
     assert ("using Layer2Inner = integr8::ResidualLayer<kLayer2InnerParams, "
             "integr8::Sequential<\n    Layer2InnerConv>>;") in text
-    assert "inline constexpr integr8::AddParams kLayer2InnerParams{" in text
+    assert "inline constexpr integr8::AddParams kLayer2InnerParams = [] {" in text
     assert "// layer 'layer2_dw' in residual block 'layer2': DepthwiseConv2d" in text
     assert "AvgPool2d 4x4, stride 1, padding 0, count_include_pad=True (global average pool)" \
         in text
@@ -744,10 +795,8 @@ def _valid_qgraph_name(name):
 def test_bad_checkpoint_hash_and_residual_rescale_are_refused():
     with pytest.raises(export.ExportError, match="64 hex digits"):
         export.render_header(build_mlp(), command="c", checkpoint_sha256="abc\n#error")
-    graph = build_resnet()
-    block = graph.layers[1]
-    # M = m * 2^-n above 1/2: valid for qgraph's ranges, refused by the add kernel.
-    object.__setattr__(block, "input_multiplier", 2**30 + 1)
-    object.__setattr__(block, "input_shift", 31)
-    with pytest.raises(export.ExportError, match="layer 'layer1'.*above 1/2"):
-        export.render_header(graph, command="c", checkpoint_sha256=None)
+    block = build_resnet().layers[1]
+    # M = m * 2^-n above 1/2: within the multiplier and shift ranges, refused by the add
+    # kernel, and so by the quantized graph before anything is exported.
+    with pytest.raises(qgraph.GraphError, match="layer 'layer1'.*more than 1/2"):
+        dataclasses.replace(block, input_multiplier=2**30 + 1, input_shift=31)

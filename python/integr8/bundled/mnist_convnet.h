@@ -72,23 +72,55 @@ alignas(16) inline constexpr int32_t kLayer0Shifts[16] = {
     38, 38, 39, 40, 39, 39, 38, 39,
     39, 38, 38, 39, 38, 39, 38, 39,
 };
-inline constexpr integr8::Conv2dParams kLayer0Params{
-    /*batches=*/1, /*input_height=*/28, /*input_width=*/28, /*input_channels=*/1,
-    /*output_channels=*/16, /*filter_height=*/3, /*filter_width=*/3, /*stride_height=*/1,
-    /*stride_width=*/1, /*dilation_height=*/1, /*dilation_width=*/1, /*padding_height=*/1,
-    /*padding_width=*/1, /*groups=*/1, /*input_zero_point=*/-128,
-    {kLayer0Multipliers, kLayer0Shifts, /*per_channel=*/true, /*output_zero_point=*/-128,
-     /*activation_min=*/-128, /*activation_max=*/127}};
+inline constexpr integr8::Conv2dParams kLayer0Params = [] {
+  integr8::Conv2dParams p{};
+  p.batches = 1;
+  p.input_height = 28;
+  p.input_width = 28;
+  p.input_channels = 1;
+  p.output_channels = 16;
+  p.filter_height = 3;
+  p.filter_width = 3;
+  p.stride_height = 1;
+  p.stride_width = 1;
+  p.dilation_height = 1;
+  p.dilation_width = 1;
+  p.padding_height = 1;
+  p.padding_width = 1;
+  p.groups = 1;
+  p.input_zero_point = -128;
+  p.requantize.multipliers = kLayer0Multipliers;
+  p.requantize.shifts = kLayer0Shifts;
+  p.requantize.per_channel = true;
+  p.requantize.output_zero_point = -128;
+  p.requantize.activation_min = -128;
+  p.requantize.activation_max = 127;
+  return p;
+}();
 using Layer0 = integr8::Conv2dLayer<kLayer0Params, kLayer0Filter, kLayer0Bias>;
 
 // layer 'layer_3': MaxPool2d 2x2, stride 2, padding 0
 // source module: 3 (MaxPool2d)
 // 28x28x16 -> 14x14x16, output scale 0.018042130395770073, zero point -128
-inline constexpr integr8::Pool2dParams kLayer3Params{
-    /*batches=*/1, /*input_height=*/28, /*input_width=*/28, /*channels=*/16, /*filter_height=*/2,
-    /*filter_width=*/2, /*stride_height=*/2, /*stride_width=*/2, /*padding_height=*/0,
-    /*padding_width=*/0, /*ceil_mode=*/false, /*count_include_pad=*/false,
-    /*input_zero_point=*/-128, /*activation_min=*/-128, /*activation_max=*/127};
+inline constexpr integr8::Pool2dParams kLayer3Params = [] {
+  integr8::Pool2dParams p{};
+  p.batches = 1;
+  p.input_height = 28;
+  p.input_width = 28;
+  p.channels = 16;
+  p.filter_height = 2;
+  p.filter_width = 2;
+  p.stride_height = 2;
+  p.stride_width = 2;
+  p.padding_height = 0;
+  p.padding_width = 0;
+  p.ceil_mode = false;
+  p.count_include_pad = false;
+  p.input_zero_point = -128;
+  p.activation_min = -128;
+  p.activation_max = 127;
+  return p;
+}();
 using Layer3 = integr8::MaxPool2dLayer<kLayer3Params>;
 
 // layer 'layer_4': Conv2d 16 -> 32, 3x3, stride 1, padding 1, per-channel requantization
@@ -403,23 +435,55 @@ alignas(16) inline constexpr int32_t kLayer4Shifts[32] = {
     40, 40, 40, 40, 40, 41, 40, 40,
     40, 40, 40, 40, 40, 40, 40, 40,
 };
-inline constexpr integr8::Conv2dParams kLayer4Params{
-    /*batches=*/1, /*input_height=*/14, /*input_width=*/14, /*input_channels=*/16,
-    /*output_channels=*/32, /*filter_height=*/3, /*filter_width=*/3, /*stride_height=*/1,
-    /*stride_width=*/1, /*dilation_height=*/1, /*dilation_width=*/1, /*padding_height=*/1,
-    /*padding_width=*/1, /*groups=*/1, /*input_zero_point=*/-128,
-    {kLayer4Multipliers, kLayer4Shifts, /*per_channel=*/true, /*output_zero_point=*/-128,
-     /*activation_min=*/-128, /*activation_max=*/127}};
+inline constexpr integr8::Conv2dParams kLayer4Params = [] {
+  integr8::Conv2dParams p{};
+  p.batches = 1;
+  p.input_height = 14;
+  p.input_width = 14;
+  p.input_channels = 16;
+  p.output_channels = 32;
+  p.filter_height = 3;
+  p.filter_width = 3;
+  p.stride_height = 1;
+  p.stride_width = 1;
+  p.dilation_height = 1;
+  p.dilation_width = 1;
+  p.padding_height = 1;
+  p.padding_width = 1;
+  p.groups = 1;
+  p.input_zero_point = -128;
+  p.requantize.multipliers = kLayer4Multipliers;
+  p.requantize.shifts = kLayer4Shifts;
+  p.requantize.per_channel = true;
+  p.requantize.output_zero_point = -128;
+  p.requantize.activation_min = -128;
+  p.requantize.activation_max = 127;
+  return p;
+}();
 using Layer4 = integr8::Conv2dLayer<kLayer4Params, kLayer4Filter, kLayer4Bias>;
 
 // layer 'layer_7': MaxPool2d 2x2, stride 2, padding 0
 // source module: 7 (MaxPool2d)
 // 14x14x32 -> 7x7x32, output scale 0.022790836170315742, zero point -128
-inline constexpr integr8::Pool2dParams kLayer7Params{
-    /*batches=*/1, /*input_height=*/14, /*input_width=*/14, /*channels=*/32, /*filter_height=*/2,
-    /*filter_width=*/2, /*stride_height=*/2, /*stride_width=*/2, /*padding_height=*/0,
-    /*padding_width=*/0, /*ceil_mode=*/false, /*count_include_pad=*/false,
-    /*input_zero_point=*/-128, /*activation_min=*/-128, /*activation_max=*/127};
+inline constexpr integr8::Pool2dParams kLayer7Params = [] {
+  integr8::Pool2dParams p{};
+  p.batches = 1;
+  p.input_height = 14;
+  p.input_width = 14;
+  p.channels = 32;
+  p.filter_height = 2;
+  p.filter_width = 2;
+  p.stride_height = 2;
+  p.stride_width = 2;
+  p.padding_height = 0;
+  p.padding_width = 0;
+  p.ceil_mode = false;
+  p.count_include_pad = false;
+  p.input_zero_point = -128;
+  p.activation_min = -128;
+  p.activation_max = 127;
+  return p;
+}();
 using Layer7 = integr8::MaxPool2dLayer<kLayer7Params>;
 
 // layer 'layer_8': Conv2d 32 -> 32, 3x3, stride 1, padding 1, per-channel requantization
@@ -1022,23 +1086,55 @@ alignas(16) inline constexpr int32_t kLayer8Shifts[32] = {
     41, 40, 41, 40, 40, 40, 40, 40,
     40, 40, 41, 40, 41, 40, 41, 41,
 };
-inline constexpr integr8::Conv2dParams kLayer8Params{
-    /*batches=*/1, /*input_height=*/7, /*input_width=*/7, /*input_channels=*/32,
-    /*output_channels=*/32, /*filter_height=*/3, /*filter_width=*/3, /*stride_height=*/1,
-    /*stride_width=*/1, /*dilation_height=*/1, /*dilation_width=*/1, /*padding_height=*/1,
-    /*padding_width=*/1, /*groups=*/1, /*input_zero_point=*/-128,
-    {kLayer8Multipliers, kLayer8Shifts, /*per_channel=*/true, /*output_zero_point=*/-128,
-     /*activation_min=*/-128, /*activation_max=*/127}};
+inline constexpr integr8::Conv2dParams kLayer8Params = [] {
+  integr8::Conv2dParams p{};
+  p.batches = 1;
+  p.input_height = 7;
+  p.input_width = 7;
+  p.input_channels = 32;
+  p.output_channels = 32;
+  p.filter_height = 3;
+  p.filter_width = 3;
+  p.stride_height = 1;
+  p.stride_width = 1;
+  p.dilation_height = 1;
+  p.dilation_width = 1;
+  p.padding_height = 1;
+  p.padding_width = 1;
+  p.groups = 1;
+  p.input_zero_point = -128;
+  p.requantize.multipliers = kLayer8Multipliers;
+  p.requantize.shifts = kLayer8Shifts;
+  p.requantize.per_channel = true;
+  p.requantize.output_zero_point = -128;
+  p.requantize.activation_min = -128;
+  p.requantize.activation_max = 127;
+  return p;
+}();
 using Layer8 = integr8::Conv2dLayer<kLayer8Params, kLayer8Filter, kLayer8Bias>;
 
 // layer 'layer_11': MaxPool2d 2x2, stride 2, padding 0
 // source module: 11 (MaxPool2d)
 // 7x7x32 -> 3x3x32, output scale 0.030579229816794395, zero point -128
-inline constexpr integr8::Pool2dParams kLayer11Params{
-    /*batches=*/1, /*input_height=*/7, /*input_width=*/7, /*channels=*/32, /*filter_height=*/2,
-    /*filter_width=*/2, /*stride_height=*/2, /*stride_width=*/2, /*padding_height=*/0,
-    /*padding_width=*/0, /*ceil_mode=*/false, /*count_include_pad=*/false,
-    /*input_zero_point=*/-128, /*activation_min=*/-128, /*activation_max=*/127};
+inline constexpr integr8::Pool2dParams kLayer11Params = [] {
+  integr8::Pool2dParams p{};
+  p.batches = 1;
+  p.input_height = 7;
+  p.input_width = 7;
+  p.channels = 32;
+  p.filter_height = 2;
+  p.filter_width = 2;
+  p.stride_height = 2;
+  p.stride_width = 2;
+  p.padding_height = 0;
+  p.padding_width = 0;
+  p.ceil_mode = false;
+  p.count_include_pad = false;
+  p.input_zero_point = -128;
+  p.activation_min = -128;
+  p.activation_max = 127;
+  return p;
+}();
 using Layer11 = integr8::MaxPool2dLayer<kLayer11Params>;
 
 // layer 'layer_13': Linear 288 -> 10, per-channel requantization
@@ -1239,10 +1335,19 @@ alignas(16) inline constexpr int32_t kLayer13Shifts[10] = {
     42, 41, 42, 42, 41, 42, 41, 41,
     41, 41,
 };
-inline constexpr integr8::LinearParams kLayer13Params{
-    /*batches=*/1, /*input_features=*/288, /*output_features=*/10,
-    {kLayer13Multipliers, kLayer13Shifts, /*per_channel=*/true, /*output_zero_point=*/-5,
-     /*activation_min=*/-128, /*activation_max=*/127}};
+inline constexpr integr8::LinearParams kLayer13Params = [] {
+  integr8::LinearParams p{};
+  p.batches = 1;
+  p.input_features = 288;
+  p.output_features = 10;
+  p.requantize.multipliers = kLayer13Multipliers;
+  p.requantize.shifts = kLayer13Shifts;
+  p.requantize.per_channel = true;
+  p.requantize.output_zero_point = -5;
+  p.requantize.activation_min = -128;
+  p.requantize.activation_max = 127;
+  return p;
+}();
 using Layer13 = integr8::LinearLayer<kLayer13Params, kLayer13Weights, kLayer13Bias>;
 
 using Model = integr8::Sequential<Layer0, Layer3, Layer4, Layer7, Layer8, Layer11, Layer13>;

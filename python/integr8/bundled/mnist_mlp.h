@@ -6377,10 +6377,19 @@ alignas(16) inline constexpr int32_t kLayer1Shifts[128] = {
     42, 43, 42, 42, 42, 42, 43, 42,
     42, 42, 42, 42, 43, 43, 41, 43,
 };
-inline constexpr integr8::LinearParams kLayer1Params{
-    /*batches=*/1, /*input_features=*/784, /*output_features=*/128,
-    {kLayer1Multipliers, kLayer1Shifts, /*per_channel=*/true, /*output_zero_point=*/-128,
-     /*activation_min=*/-128, /*activation_max=*/127}};
+inline constexpr integr8::LinearParams kLayer1Params = [] {
+  integr8::LinearParams p{};
+  p.batches = 1;
+  p.input_features = 784;
+  p.output_features = 128;
+  p.requantize.multipliers = kLayer1Multipliers;
+  p.requantize.shifts = kLayer1Shifts;
+  p.requantize.per_channel = true;
+  p.requantize.output_zero_point = -128;
+  p.requantize.activation_min = -128;
+  p.requantize.activation_max = 127;
+  return p;
+}();
 using Layer1 = integr8::LinearLayer<kLayer1Params, kLayer1Weights, kLayer1Bias>;
 
 // layer 'layer_3': Linear 128 -> 64, per-channel requantization
@@ -6931,10 +6940,19 @@ alignas(16) inline constexpr int32_t kLayer3Shifts[64] = {
     41, 39, 39, 40, 39, 39, 40, 39,
     39, 40, 39, 39, 40, 40, 39, 39,
 };
-inline constexpr integr8::LinearParams kLayer3Params{
-    /*batches=*/1, /*input_features=*/128, /*output_features=*/64,
-    {kLayer3Multipliers, kLayer3Shifts, /*per_channel=*/true, /*output_zero_point=*/-128,
-     /*activation_min=*/-128, /*activation_max=*/127}};
+inline constexpr integr8::LinearParams kLayer3Params = [] {
+  integr8::LinearParams p{};
+  p.batches = 1;
+  p.input_features = 128;
+  p.output_features = 64;
+  p.requantize.multipliers = kLayer3Multipliers;
+  p.requantize.shifts = kLayer3Shifts;
+  p.requantize.per_channel = true;
+  p.requantize.output_zero_point = -128;
+  p.requantize.activation_min = -128;
+  p.requantize.activation_max = 127;
+  return p;
+}();
 using Layer3 = integr8::LinearLayer<kLayer3Params, kLayer3Weights, kLayer3Bias>;
 
 // layer 'layer_5': Linear 64 -> 10, per-channel requantization
@@ -6995,10 +7013,19 @@ alignas(16) inline constexpr int32_t kLayer5Shifts[10] = {
     41, 41, 41, 41, 40, 40, 41, 41,
     40, 40,
 };
-inline constexpr integr8::LinearParams kLayer5Params{
-    /*batches=*/1, /*input_features=*/64, /*output_features=*/10,
-    {kLayer5Multipliers, kLayer5Shifts, /*per_channel=*/true, /*output_zero_point=*/19,
-     /*activation_min=*/-128, /*activation_max=*/127}};
+inline constexpr integr8::LinearParams kLayer5Params = [] {
+  integr8::LinearParams p{};
+  p.batches = 1;
+  p.input_features = 64;
+  p.output_features = 10;
+  p.requantize.multipliers = kLayer5Multipliers;
+  p.requantize.shifts = kLayer5Shifts;
+  p.requantize.per_channel = true;
+  p.requantize.output_zero_point = 19;
+  p.requantize.activation_min = -128;
+  p.requantize.activation_max = 127;
+  return p;
+}();
 using Layer5 = integr8::LinearLayer<kLayer5Params, kLayer5Weights, kLayer5Bias>;
 
 using Model = integr8::Sequential<Layer1, Layer3, Layer5>;
