@@ -36,7 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from integr8 import qgraph, reference, spec
+from integr8 import ops, qgraph, reference, spec
+from integr8.ops._text import shape_text
 
 __all__ = ["ExportError", "PROVENANCE_MARKER", "render_header", "export_header"]
 
@@ -191,25 +192,6 @@ def _camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
 
 
-def _pair_text(pair) -> str:
-    return str(pair[0]) if pair[0] == pair[1] else f"({pair[0]}, {pair[1]})"
-
-
-def _shape_text(shape: qgraph.Shape) -> str:
-    return f"{shape.height}x{shape.width}x{shape.channels}"
-
-
-_ACTIVATION_TEXT = {"relu": "ReLU", "relu6": "ReLU6"}
-
-
-def _clamp_text(lo: int, hi: int, quant: qgraph.Quant) -> str | None:
-    """Names the activation a clamp implements (docs/spec.md section 4), None for no clamp."""
-    activation = spec.activation_name(lo, hi, quant.scale, quant.zero_point)
-    if activation is None:
-        return None
-    return _ACTIVATION_TEXT.get(activation, f"clamp [{lo}, {hi}]")
-
-
 # ---------------------------------------------------------------------------------------
 # Identifiers
 
@@ -227,12 +209,10 @@ def _check_model_name(name) -> None:
 
 def _layer_identifiers(layer) -> list[str]:
     stem = _camel(layer.name)
-    if isinstance(layer, qgraph.Linear):
-        arrays = ["Weights", "Bias", "Multipliers", "Shifts"]
-    elif isinstance(layer, (qgraph.Conv2d, qgraph.DepthwiseConv2d)):
-        arrays = ["Filter", "Bias", "Multipliers", "Shifts"]
-    else:
-        arrays = []
+    op = ops.of(layer)
+    arrays = [role.suffix for role in op.arrays]
+    if op.requantizes:
+        arrays += ["Multipliers", "Shifts"]
     return [f"k{stem}{suffix}" for suffix in arrays + ["Params"]] + [stem]
 
 
@@ -269,12 +249,12 @@ def _multiplier(layer: str, field: str, real: float) -> tuple[int, int]:
         raise ExportError(f"{layer}: {field}: {error}") from None
 
 
-def _requantize_fields(stem: str, requant: qgraph.Requantization) -> list[tuple[str, str]]:
+def _requantize_fields(stem: str, requant: qgraph.Requantization) -> list[tuple[str, object]]:
     return [("multipliers", f"k{stem}Multipliers"), ("shifts", f"k{stem}Shifts"),
-            ("per_channel", _cxx_bool(requant.per_channel)),
-            ("output_zero_point", _cxx_int(requant.output_zero_point)),
-            ("activation_min", _cxx_int(requant.activation_min)),
-            ("activation_max", _cxx_int(requant.activation_max))]
+            ("per_channel", bool(requant.per_channel)),
+            ("output_zero_point", requant.output_zero_point),
+            ("activation_min", requant.activation_min),
+            ("activation_max", requant.activation_max)]
 
 
 def _requantize_arrays(stem: str, requant: qgraph.Requantization) -> list[str]:
@@ -283,175 +263,59 @@ def _requantize_arrays(stem: str, requant: qgraph.Requantization) -> list[str]:
             _array("int32_t", f"k{stem}Shifts", requant.shifts, (count,)))
 
 
-def _fused(requant: qgraph.Requantization, quant: qgraph.Quant) -> str:
-    kind = "per-channel" if requant.per_channel else "per-tensor"
-    clamp = _clamp_text(requant.activation_min, requant.activation_max, quant)
-    return f", {kind} requantization" + (f", {clamp} fused" if clamp else "")
-
-
-def _window_text(kernel, stride, padding, dilation=(1, 1)) -> str:
-    text = (f"{kernel[0]}x{kernel[1]}, stride {_pair_text(stride)}, "
-            f"padding {_pair_text(padding)}")
-    if tuple(dilation) != (1, 1):
-        text += f", dilation {_pair_text(dilation)}"
-    return text
-
-
-def _describe(layer) -> str:
-    """What a layer is, in PyTorch's words, e.g. 'Conv2d 16 -> 32, 3x3, stride 1, ...'."""
-    if isinstance(layer, qgraph.Linear):
-        return (f"Linear {layer.input_shape.elements} -> {layer.output_shape.elements}"
-                + _fused(layer.requantization, layer.output))
-    if isinstance(layer, qgraph.Conv2d):
-        _, kh, kw, _ = layer.filter.shape
-        text = (f"Conv2d {layer.input_shape.channels} -> {layer.output_shape.channels}, "
-                + _window_text((kh, kw), layer.stride, layer.padding, layer.dilation))
-        if layer.groups != 1:
-            text += f", groups {layer.groups}"
-        return text + _fused(layer.requantization, layer.output)
-    if isinstance(layer, qgraph.DepthwiseConv2d):
-        _, kh, kw, _ = layer.filter.shape
-        return (f"DepthwiseConv2d {layer.input_shape.channels} -> "
-                f"{layer.output_shape.channels} (depth multiplier {layer.depth_multiplier}), "
-                + _window_text((kh, kw), layer.stride, layer.padding, layer.dilation)
-                + _fused(layer.requantization, layer.output))
-    if isinstance(layer, qgraph.Pool2d):
-        text = ("MaxPool2d " if layer.kind == "max" else "AvgPool2d ") + _window_text(
-            layer.kernel, layer.stride, layer.padding)
-        if layer.ceil_mode:
-            text += ", ceil_mode"
-        if layer.kind == "avg":
-            text += f", count_include_pad={layer.count_include_pad}"
-            if (tuple(layer.kernel) == (layer.input_shape.height, layer.input_shape.width)
-                    and tuple(layer.padding) == (0, 0)):
-                text += " (global average pool)"
-        clamp = _clamp_text(layer.activation_min, layer.activation_max, layer.output)
-        return text + (f", {clamp} fused" if clamp else "")
-    if isinstance(layer, qgraph.Relu):
-        clamp = _clamp_text(layer.activation_min, layer.activation_max, layer.output)
-        return f"{clamp or 'ReLU'}: clamp [{layer.activation_min}, {layer.activation_max}]"
-    if isinstance(layer, qgraph.Residual):
-        clamp = _clamp_text(layer.requantization.activation_min,
-                            layer.requantization.activation_max, layer.output)
-        body = ", ".join(child.name for child in layer.body)
-        return (f"residual block, output = add(input, body(input)), body [{body}]"
-                + (f", {clamp} fused" if clamp else ""))
-    raise ExportError(f"layer {getattr(layer, 'name', layer)!r}: unsupported layer type "
-                      f"{type(layer).__name__}")
+def _cxx_value(value) -> str:
+    """A params field as a C++ token: a bool, an int, or an identifier (str)."""
+    if isinstance(value, (bool, np.bool_)):
+        return _cxx_bool(value)
+    if isinstance(value, str):
+        return value
+    return _cxx_int(value)
 
 
 def _layer_comment(layer, within: str | None) -> list[str]:
     where = f" in residual block '{within}'" if within else ""
     # Only validated names and numbers here, so wrapping at spaces is all that is needed.
-    lines = textwrap.wrap(f"layer '{layer.name}'{where}: {_describe(layer)}", _WIDTH - 3,
-                          initial_indent="// ", subsequent_indent="//   ",
+    lines = textwrap.wrap(f"layer '{layer.name}'{where}: {ops.of(layer).describe(layer)}",
+                          _WIDTH - 3, initial_indent="// ", subsequent_indent="//   ",
                           break_long_words=False, break_on_hyphens=False)
     lines += _comment_lines("source module: ", layer.source)
     scale, zero_point = float(layer.output.scale), layer.output.zero_point
-    lines.append(f"// {_shape_text(layer.input_shape)} -> {_shape_text(layer.output_shape)}, "
+    lines.append(f"// {shape_text(layer.input_shape)} -> {shape_text(layer.output_shape)}, "
                  f"output scale {scale!r}, zero point {zero_point}")
     return lines
 
 
 def _emit_layer(layer, within: str | None = None) -> list[str]:
-    """Declarations of one layer (a residual block's body first); ends with its type alias."""
+    """Declarations of one layer (an op's body first); ends with its type alias."""
+    op = ops.of(layer)
     stem = _camel(layer.name)
     lines = _layer_comment(layer, within)
-    ins = layer.input_shape
-    if isinstance(layer, qgraph.Linear):
-        outputs, inputs = layer.weights.shape
-        lines.append("// weights [out][in] row-major; bias with the input zero point folded in")
-        lines += _array("int8_t", f"k{stem}Weights", layer.weights, (outputs, inputs))
-        lines += _array("int32_t", f"k{stem}Bias", layer.bias, (outputs,))
+    if op.array_comment:
+        lines.append(f"// {op.array_comment}")
+    for role in op.arrays:
+        values = getattr(layer, role.field)
+        lines += _array(role.ctype, f"k{stem}{role.suffix}", values, values.shape)
+    fields = [(name, _cxx_value(value)) for name, value in op.params(layer)]
+    requantize = None
+    if op.requantizes:
         lines += _requantize_arrays(stem, layer.requantization)
-        lines += _params("LinearParams", f"k{stem}Params", [
-            ("batches", "1"), ("input_features", str(inputs)),
-            ("output_features", str(outputs))],
-            _requantize_fields(stem, layer.requantization))
-        lines += _alias(stem, "LinearLayer", ["Params", "Weights", "Bias"])
-    elif isinstance(layer, qgraph.Conv2d):
-        out_c, kh, kw, in_per_group = layer.filter.shape
-        lines.append("// filter OHWI; bias with the input zero point folded in")
-        lines += _array("int8_t", f"k{stem}Filter", layer.filter, (out_c, kh, kw, in_per_group))
-        lines += _array("int32_t", f"k{stem}Bias", layer.bias, (out_c,))
-        lines += _requantize_arrays(stem, layer.requantization)
-        lines += _params("Conv2dParams", f"k{stem}Params", [
-            ("batches", "1"), ("input_height", str(ins.height)), ("input_width", str(ins.width)),
-            ("input_channels", str(ins.channels)), ("output_channels", str(out_c)),
-            ("filter_height", str(kh)), ("filter_width", str(kw)),
-            ("stride_height", str(layer.stride[0])), ("stride_width", str(layer.stride[1])),
-            ("dilation_height", str(layer.dilation[0])),
-            ("dilation_width", str(layer.dilation[1])),
-            ("padding_height", str(layer.padding[0])), ("padding_width", str(layer.padding[1])),
-            ("groups", str(layer.groups)), ("input_zero_point", _cxx_int(layer.input_zero_point))],
-            _requantize_fields(stem, layer.requantization))
-        lines += _alias(stem, "Conv2dLayer", ["Params", "Filter", "Bias"])
-    elif isinstance(layer, qgraph.DepthwiseConv2d):
-        _, kh, kw, channels = layer.filter.shape
-        lines.append("// filter 1HWC; bias with the input zero point folded in")
-        lines += _array("int8_t", f"k{stem}Filter", layer.filter, (1, kh, kw, channels))
-        lines += _array("int32_t", f"k{stem}Bias", layer.bias, (channels,))
-        lines += _requantize_arrays(stem, layer.requantization)
-        lines += _params("DepthwiseConv2dParams", f"k{stem}Params", [
-            ("batches", "1"), ("input_height", str(ins.height)), ("input_width", str(ins.width)),
-            ("input_channels", str(ins.channels)),
-            ("depth_multiplier", str(layer.depth_multiplier)),
-            ("filter_height", str(kh)), ("filter_width", str(kw)),
-            ("stride_height", str(layer.stride[0])), ("stride_width", str(layer.stride[1])),
-            ("dilation_height", str(layer.dilation[0])),
-            ("dilation_width", str(layer.dilation[1])),
-            ("padding_height", str(layer.padding[0])), ("padding_width", str(layer.padding[1])),
-            ("input_zero_point", _cxx_int(layer.input_zero_point))],
-            _requantize_fields(stem, layer.requantization))
-        lines += _alias(stem, "DepthwiseConv2dLayer", ["Params", "Filter", "Bias"])
-    elif isinstance(layer, qgraph.Pool2d):
-        lines += _params("Pool2dParams", f"k{stem}Params", [
-            ("batches", "1"), ("input_height", str(ins.height)), ("input_width", str(ins.width)),
-            ("channels", str(ins.channels)), ("filter_height", str(layer.kernel[0])),
-            ("filter_width", str(layer.kernel[1])),
-            ("stride_height", str(layer.stride[0])), ("stride_width", str(layer.stride[1])),
-            ("padding_height", str(layer.padding[0])), ("padding_width", str(layer.padding[1])),
-            ("ceil_mode", _cxx_bool(layer.ceil_mode)),
-            ("count_include_pad", _cxx_bool(layer.count_include_pad)),
-            ("input_zero_point", _cxx_int(layer.input_zero_point)),
-            ("activation_min", _cxx_int(layer.activation_min)),
-            ("activation_max", _cxx_int(layer.activation_max))])
-        kind = "MaxPool2dLayer" if layer.kind == "max" else "AvgPool2dLayer"
-        lines += _alias(stem, kind, ["Params"])
-    elif isinstance(layer, qgraph.Relu):
-        lines += _params("ReluParams", f"k{stem}Params", [
-            ("size", str(ins.elements)), ("activation_min", _cxx_int(layer.activation_min)),
-            ("activation_max", _cxx_int(layer.activation_max))])
-        lines += _alias(stem, "ReluLayer", ["Params"])
-    elif isinstance(layer, qgraph.Residual):
-        lines.append("// its body follows; the add reads the block input as input1, the body's "
-                     "output as input2")
-        for child in layer.body:
-            lines.append("")
-            lines += _emit_layer(child, within=layer.name)
-        requant = layer.requantization
+        requantize = [(name, _cxx_value(value))
+                      for name, value in _requantize_fields(stem, layer.requantization)]
+    template = op.cxx_layer(layer)
+    if op.body is None:
+        lines += _params(op.cxx_params, f"k{stem}Params", fields, requantize)
+        return lines + _alias(stem, template, ["Params"] + [role.suffix for role in op.arrays])
+    before, after = op.body_comments
+    lines.append(f"// {before.format(name=layer.name)}")
+    body = getattr(layer, op.body)
+    for child in body:
         lines.append("")
-        lines.append(f"// residual block '{layer.name}': add(input, body(input))")
-        lines += _params("AddParams", f"k{stem}Params", [
-            ("size", str(ins.elements)),
-            ("input1_zero_point", _cxx_int(layer.input_zero_point)),
-            ("input1_multiplier", _cxx_int(layer.input_multiplier)),
-            ("input1_shift", _cxx_int(layer.input_shift)),
-            ("input2_zero_point", _cxx_int(layer.body_zero_point)),
-            ("input2_multiplier", _cxx_int(layer.body_multiplier)),
-            ("input2_shift", _cxx_int(layer.body_shift)),
-            ("output_multiplier", _cxx_int(requant.multipliers.reshape(-1)[0])),
-            ("output_shift", _cxx_int(requant.shifts.reshape(-1)[0])),
-            ("output_zero_point", _cxx_int(requant.output_zero_point)),
-            ("activation_min", _cxx_int(requant.activation_min)),
-            ("activation_max", _cxx_int(requant.activation_max))])
-        body = [_camel(child.name) for child in layer.body]
-        lines += _wrap(body, f"using {stem} = integr8::ResidualLayer<k{stem}Params, "
-                             "integr8::Sequential<", "    ", ">>;")
-    else:
-        raise ExportError(f"layer {getattr(layer, 'name', layer)!r}: unsupported layer type "
-                          f"{type(layer).__name__}")
-    return lines
+        lines += _emit_layer(child, within=layer.name)
+    lines += ["", f"// {after.format(name=layer.name)}"]
+    lines += _params(op.cxx_params, f"k{stem}Params", fields, requantize)
+    return lines + _wrap([_camel(child.name) for child in body],
+                         f"using {stem} = integr8::{template}<k{stem}Params, "
+                         "integr8::Sequential<", "    ", ">>;")
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Runs a whole QuantizedGraph, layer by layer, with the NumPy reference ops.
 
 ``integr8.reference`` holds the arithmetic of each op; this module only walks the graph
-(``integr8.qgraph``) and hands every layer's fields to its op, so that the reference itself
-knows nothing of graphs.
+(``integr8.qgraph``) and hands every layer to its descriptor's reference call
+(``integr8.ops``), so that the reference itself knows nothing of graphs.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from integr8 import qgraph, reference, spec
+from integr8 import ops, qgraph, spec
 
 __all__ = ["run"]
 
@@ -48,55 +48,13 @@ def _run_chain(layers, x, outputs):
     return x
 
 
-def _requantize_arguments(req: qgraph.Requantization) -> dict:
-    return dict(multiplier=req.multipliers, shift=req.shifts,
-                output_zero_point=req.output_zero_point, activation_min=req.activation_min,
-                activation_max=req.activation_max)
-
-
 def _run_layer(layer, x, outputs):
     batches = x.shape[0]
-    if isinstance(layer, qgraph.Linear):
-        y = reference.linear(x.reshape(batches, -1), layer.weights, layer.bias,
-                             **_requantize_arguments(layer.requantization))
-    elif isinstance(layer, qgraph.Conv2d):
-        y = reference.conv2d(x, layer.filter, layer.bias, stride=layer.stride,
-                             padding=layer.padding, dilation=layer.dilation,
-                             groups=layer.groups, input_zero_point=layer.input_zero_point,
-                             **_requantize_arguments(layer.requantization))
-    elif isinstance(layer, qgraph.DepthwiseConv2d):
-        y = reference.depthwise_conv2d(x, layer.filter, layer.bias,
-                                       depth_multiplier=layer.depth_multiplier,
-                                       stride=layer.stride, padding=layer.padding,
-                                       dilation=layer.dilation,
-                                       input_zero_point=layer.input_zero_point,
-                                       **_requantize_arguments(layer.requantization))
-    elif isinstance(layer, qgraph.Pool2d):
-        window = dict(kernel=layer.kernel, stride=layer.stride, padding=layer.padding,
-                      ceil_mode=layer.ceil_mode, activation_min=layer.activation_min,
-                      activation_max=layer.activation_max)
-        if layer.kind == "max":
-            y = reference.max_pool2d(x, **window)
-        else:
-            y = reference.avg_pool2d(x, count_include_pad=layer.count_include_pad,
-                                     input_zero_point=layer.input_zero_point, **window)
-    elif isinstance(layer, qgraph.Relu):
-        y = reference.relu(x, activation_min=layer.activation_min,
-                           activation_max=layer.activation_max)
-    elif isinstance(layer, qgraph.Residual):
-        body = _run_chain(layer.body, x, outputs)
-        req = layer.requantization
-        y = reference.add(x, body, a_zero_point=layer.input_zero_point,
-                          a_multiplier=layer.input_multiplier, a_shift=layer.input_shift,
-                          b_zero_point=layer.body_zero_point,
-                          b_multiplier=layer.body_multiplier, b_shift=layer.body_shift,
-                          output_multiplier=int(req.multipliers[0]),
-                          output_shift=int(req.shifts[0]),
-                          output_zero_point=req.output_zero_point,
-                          activation_min=req.activation_min, activation_max=req.activation_max)
+    op = ops.of(layer)
+    if op.body is None:
+        y = op.run(layer, x)
     else:
-        raise ValueError(f"layer {getattr(layer, 'name', '?')!r}: unknown layer type "
-                         f"{type(layer).__name__}")
+        y = op.run(layer, x, _run_chain(getattr(layer, op.body), x, outputs))
     shape = (batches, *layer.output_shape.as_tuple())
     if y.size != math.prod(shape):
         raise ValueError(f"layer {layer.name!r}: output holds {y.size} values, its declared "

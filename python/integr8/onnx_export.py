@@ -43,7 +43,7 @@ try:
 except ImportError as _error:  # pragma: no cover - depends on the environment
     raise ImportError("integr8.onnx_export needs the onnx package: pip install onnx") from _error
 
-from integr8 import qgraph, spec
+from integr8 import ops, qgraph, spec
 
 __all__ = ["OnnxExportError", "OPSET", "to_onnx", "weight_scales", "unfolded_bias"]
 
@@ -77,12 +77,7 @@ def unfolded_bias(layer, input_zero_point: int) -> np.ndarray:
     """int32 bias of a Linear or convolution before zero-point folding,
     b_q[c] = b'[c] + z_in * sum_k w[c, k] (spec section 3): ONNX kernels subtract the input
     zero point themselves."""
-    if isinstance(layer, qgraph.Linear):
-        per_output = layer.weights
-    elif isinstance(layer, qgraph.DepthwiseConv2d):
-        per_output = layer.filter.reshape(-1, layer.filter.shape[-1]).T  # 1HWC: C is last
-    else:
-        per_output = layer.filter.reshape(layer.filter.shape[0], -1)  # OHWI
+    per_output = ops.of(layer).weights_by_output(layer)
     unfolded = spec.unfold_bias(layer.bias, input_zero_point, per_output)
     outside = (unfolded < spec.INT32_MIN) | (unfolded > spec.INT32_MAX)
     if outside.any():
@@ -212,23 +207,12 @@ class _Builder:
         self.finish_layer(layer)
 
     def layer(self, layer) -> None:
-        if isinstance(layer, qgraph.Linear):
-            self.linear(layer)
-        elif isinstance(layer, qgraph.Conv2d):
-            self.conv(layer, layer.filter.transpose(0, 3, 1, 2), layer.groups)  # OHWI -> OIHW
-        elif isinstance(layer, qgraph.DepthwiseConv2d):
-            # 1HWC -> [C * depth_multiplier, 1, H, W], one group per input channel.
-            self.conv(layer, layer.filter.transpose(3, 0, 1, 2), layer.input_shape.channels)
-        elif isinstance(layer, qgraph.Pool2d) and layer.kind == "max" and not layer.ceil_mode:
-            self.max_pool(layer)
-        elif isinstance(layer, qgraph.Relu):
-            self.clamp(layer.name, layer.activation_min, layer.activation_max)
-            self.finish_layer(layer)
-        else:
+        op = ops.of(layer)
+        if not op.onnx(self, layer):
             raise OnnxExportError(
-                f"layer '{layer.name}': {type(layer).__name__} "
-                f"{getattr(layer, 'kind', '')} is not exported to ONNX (average pooling, "
-                "ceil_mode pooling and residual adds have no spec-equivalent ONNX operator)")
+                f"layer '{layer.name}': {op.describe(layer)} is not exported to ONNX: it has "
+                "no spec-equivalent ONNX operator (average and ceil_mode pooling and residual "
+                "adds round differently there)")
 
 
 def to_onnx(graph: qgraph.QuantizedGraph, *, activations: str = "int8") -> onnx.ModelProto:

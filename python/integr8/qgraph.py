@@ -215,10 +215,19 @@ def _check_accumulator_bound(layer: str, bias: np.ndarray, products: int):
               f"|b'| + {products} * 128 * 127 reaches 2^31 (accumulator bound, spec section 3)")
 
 
+# Every layer kind by its class name (the graph file's "kind"); each _Layer subclass adds
+# itself.
+LAYER_KINDS: dict = {}
+
+
 @dataclasses.dataclass(frozen=True)
 class _Layer:
     """Fields every layer has: a C++-safe unique name, the PyTorch module it came from, its
     input and output shapes, and its output quantization."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        LAYER_KINDS[cls.__name__] = cls
 
     name: str
     source: str
@@ -558,8 +567,6 @@ GRAPH_FILE_FORMAT = "integr8-quantized-graph"
 GRAPH_FILE_SCHEMA = 1
 GRAPH_FILE_SUFFIX = ".i8g"
 _MANIFEST_KEY = "manifest"
-_LAYER_KINDS = {cls.__name__: cls for cls in (Linear, Conv2d, DepthwiseConv2d, Pool2d, Relu,
-                                              Residual)}
 
 
 class GraphFileError(GraphError):
@@ -725,10 +732,10 @@ class _Reader:
     def layer(self, entry, field: str):
         if not isinstance(entry, dict) or set(entry) != {"kind", "fields"}:
             self.fail(field, "a layer needs exactly 'kind' and 'fields'")
-        cls = _LAYER_KINDS.get(entry["kind"])
+        cls = LAYER_KINDS.get(entry["kind"])
         if cls is None:
             self.fail(f"{field}.kind", f"unknown layer kind {entry['kind']!r} (known: "
-                                       f"{', '.join(sorted(_LAYER_KINDS))})")
+                                       f"{', '.join(sorted(LAYER_KINDS))})")
         if not isinstance(entry["fields"], dict):
             self.fail(f"{field}.fields", "must be an object")
         return self.fields(cls, entry["fields"], f"{field} ({entry['kind']})")

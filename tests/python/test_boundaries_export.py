@@ -446,7 +446,7 @@ def test_layer_names_are_identifiers_or_refused(name):
         return
     text = render(graph_of(linear(name=name)))
     stem = "".join(part[:1].upper() + part[1:] for part in name.split("_"))
-    assert f"inline constexpr integr8::LinearParams k{stem}Params{{" in text
+    assert f"inline constexpr integr8::LinearParams k{stem}Params = [] {{" in text
     assert f"// layer '{name}': Linear 4 -> 3" in text
 
 
