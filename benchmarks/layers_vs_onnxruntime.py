@@ -199,15 +199,16 @@ def time_case(case: LayerCase, runner, onnx_models: dict, inputs: np.ndarray,
         for batch, x in batches.items():
             # As in side_by_side.py: run(sample) is the binding's single-sample path, and one
             # sample never takes more than one thread.
-            record("integr8", threads, batch, (lambda: runner.run(x)) if batch == 1
-                   else (lambda: runner.run(x, threads=threads)))
+            record("integr8", threads, batch, (lambda x=x: runner.run(x)) if batch == 1
+                   else (lambda x=x, threads=threads: runner.run(x, threads=threads)))
         for engine, onnx_model in onnx_models.items():
             # One session at a time, released before the next, so that its idle workers do
             # not spin against other measurements.
             session = onnx_model.session(threads)
             for batch, x in batches.items():
                 feed = onnx_model.feed(x)
-                record(engine, threads, batch, lambda: session.run(None, feed))
+                record(engine, threads, batch,
+                       lambda session=session, feed=feed: session.run(None, feed))
             del session
     return rows
 

@@ -148,7 +148,8 @@ def build_models() -> dict:
         model = load_checkpoint(make_model(name), bundled_dir() / f"mnist_{name}.pt").eval()
         graph = qgraph.load(bundled_dir() / f"mnist_{name}.i8g")
         # The bundled header compiled by integr8.build for this machine (the x86 backend where
-        # the CPU has AVX2), the same graph as integr8.MnistMlp / MnistConvNet in the portable wheel.
+        # the CPU has AVX2), the same graph as integr8.MnistMlp / MnistConvNet in the portable
+        # wheel.
         module = integr8.build(bundled_dir() / f"mnist_{name}.h")
         models[name] = (model, graph, module.Model())
         BACKENDS[name] = module.backend
@@ -380,24 +381,26 @@ def time_model(name, model, runner, onnx_models: dict, torch_int8: dict, inputs,
         session = onnx_model.session(threads)
         for batch, x in batches.items():
             feed = onnx_model.feed(x)
-            record(engine, threads, batch, lambda: session.run(None, feed))
+            record(engine, threads, batch,
+                   lambda session=session, feed=feed: session.run(None, feed))
 
     threads_before = torch.get_num_threads()
     for threads in settings.thread_counts:
         for batch, x in batches.items():
             # One sample never takes more than one thread, and the call without the keyword
             # is the binding's cheapest: the single-sample path.
-            record("integr8", threads, batch, (lambda: runner.run(x)) if batch == 1
-                   else (lambda: runner.run(x, threads=threads)))
+            record("integr8", threads, batch, (lambda x=x: runner.run(x)) if batch == 1
+                   else (lambda x=x, threads=threads: runner.run(x, threads=threads)))
         for engine, onnx_model in onnx_models.items():
             time_onnxruntime(engine, onnx_model, threads)
         torch.set_num_threads(threads)
         with torch.inference_mode():
             for batch, x in float_batches.items():
-                record("torch float", threads, batch, lambda: model(x))
+                record("torch float", threads, batch, lambda x=x: model(x))
             for engine, torch_runner in torch_int8.items():
                 for batch, x in batches.items():
-                    record(engine, threads, batch, lambda: torch_runner(x))
+                    record(engine, threads, batch,
+                           lambda torch_runner=torch_runner, x=x: torch_runner(x))
     torch.set_num_threads(threads_before)
     return rows
 

@@ -21,12 +21,9 @@ from __future__ import annotations
 import argparse
 import pathlib
 import sys
-import warnings
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
-# Only the pure-Python modules are used, so an installed _core built from other headers is moot.
-warnings.filterwarnings("ignore", message=r"integr8\._core .* was built from other")
 
 BUNDLED = ROOT / "python" / "integr8" / "bundled"
 MODELS = ("mnist_mlp", "mnist_convnet")

@@ -84,7 +84,8 @@ class Inputs:
                 self.source = "mnist"
             except Exception as error:  # noqa: BLE001 - any failure falls back to random
                 if source == "mnist":
-                    raise SystemExit(f"load_test: MNIST test set unavailable: {error}")
+                    raise SystemExit(
+                        f"load_test: MNIST test set unavailable: {error}") from error
                 self.source = "random"
         if self.source == "random":
             self.rng = np.random.default_rng(seed)

@@ -44,7 +44,8 @@ def digest_lines() -> list[str]:
     import integr8
 
     lines = []
-    for name, model in (("mnist_mlp", integr8.MnistMlp()), ("mnist_convnet", integr8.MnistConvNet())):
+    for name, model in (("mnist_mlp", integr8.MnistMlp()),
+                        ("mnist_convnet", integr8.MnistConvNet())):
         batch = input_stream(SAMPLES * model.input_elements).reshape(SAMPLES, *model.input_shape)
         outputs = np.ascontiguousarray(model.run(batch, threads=1), dtype=np.int8)
         lines.append(f"digest {name} {SAMPLES} {fnv1a64(outputs.tobytes()):016x}")

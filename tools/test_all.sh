@@ -2,7 +2,7 @@
 # Runs every integr8 test: the C++ suite under g++ and under clang (ctest, which includes the
 # Cortex-M firmware under QEMU and the cross-compiler determinism check when their tools are
 # installed), the suite again under clang's sanitizers, each libFuzzer harness for
-# INTEGR8_FUZZ_SECONDS (default 60), clang-tidy and cppcheck, then pytest against this tree
+# INTEGR8_FUZZ_SECONDS (default 60), clang-tidy and cppcheck, ruff, then pytest against this tree
 # installed with pip, and the Python binding's digests against the C++ builds'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,9 @@ cat build/fuzz-clang/tests/fuzz/fuzz_stats.txt
 
 # Static analysis: clang-tidy and cppcheck over include/ and the binding; any finding fails.
 INTEGR8_JOBS="$jobs" tools/static_analysis.sh
+
+# Python lint (pyproject.toml's [tool.ruff]).
+python3 -m ruff check --no-cache .
 
 # The Python tests exercise the installed package, so install this tree first.
 python3 -m pip install --quiet .

@@ -1,6 +1,11 @@
 """integr8: integer-only neural-network inference toolchain (see docs/spec.md)."""
 
-__version__ = "0.1.0"
+# integr8.build is the function (it shadows its module, which importlib still reaches).
+from integr8.build import BuildError, build
+from integr8.build import library_version as _library_version
+
+__version__ = _library_version()
+__all__ = ["BuildError", "build", "__version__"]
 
 # The compiled binding integr8._core (python/src; `pip install .` builds it) exports the C++
 # kernels with runtime shapes and the bundled models. It is imported guarded so that the
@@ -9,63 +14,8 @@ __version__ = "0.1.0"
 _CORE_EXPORTS = ("linear", "conv2d", "depthwise_conv2d", "max_pool2d", "avg_pool2d", "add",
                  "relu", "requantize", "BarsModel", "MnistMlp", "MnistConvNet")
 
-
-def _load_installed_core():
-    """From a source tree (python/ ahead of site-packages on sys.path, as tests/python does),
-    loads the _core of an installed integr8, warning when it was built from other headers."""
-    import importlib.machinery
-    import importlib.util
-    import pathlib
-    import sys
-    import warnings
-
-    here = pathlib.Path(__file__).resolve().parent
-    for entry in sys.path:
-        try:
-            candidate = (pathlib.Path(entry or ".") / "integr8").resolve()
-        except OSError:
-            continue
-        if candidate == here:
-            continue
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-            path = candidate / f"_core{suffix}"
-            if not path.is_file():
-                continue
-            loader = importlib.machinery.ExtensionFileLoader(f"{__name__}._core", str(path))
-            spec = importlib.util.spec_from_file_location(f"{__name__}._core", path,
-                                                          loader=loader)
-            module = importlib.util.module_from_spec(spec)
-            loader.exec_module(module)
-            sys.modules[f"{__name__}._core"] = module
-            source_headers = here.parents[1] / "include"
-            if (source_headers / "integr8").is_dir():
-                from integr8.build import headers_sha256
-
-                if headers_sha256(source_headers) != module.headers_sha256:
-                    warnings.warn(
-                        f"integr8._core ({path}) was built from other integr8 headers than "
-                        f"{source_headers}; run `pip install .` again to test these",
-                        RuntimeWarning, stacklevel=3)
-            return module
-    return None
-
-
-def _import_core():
-    import importlib
-
-    try:
-        core = importlib.import_module(f"{__name__}._core")
-    except ModuleNotFoundError as error:
-        if error.name != f"{__name__}._core":
-            raise
-        core = _load_installed_core()
-        if core is None:
-            raise
-    return core
-
-
 try:
-    _core = _import_core()
+    from integr8 import _core
 except ImportError as _error:
     _CORE_ERROR = _error
 else:
@@ -75,8 +25,6 @@ else:
     # the bundled models, still import.
     globals().update({_name: getattr(_core, _name) for _name in _CORE_EXPORTS
                       if hasattr(_core, _name)})
-
-from integr8.build import BuildError, build  # noqa: E402  (the function shadows the module)
 
 
 def __getattr__(name):

@@ -39,12 +39,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["COMPILE_FLAGS", "BuildError", "BuildInfo", "build", "cache_dir", "headers_sha256",
+           "library_version",
            "host_simd_flags", "include_dir", "simd_flags_for"]
 
-# The flags of the package's own build (python/src/CMakeLists.txt; NDEBUG as in its Release
-# build, so that an internal INTEGR8_DCHECK can never trap the interpreter).
-COMPILE_FLAGS = ("-std=c++17", "-O3", "-DNDEBUG", "-Wall", "-Wextra", "-Wpedantic",
-                 "-Wconversion", "-Werror", "-fPIC", "-shared", "-fvisibility=hidden")
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _shared_module_flags() -> tuple[str, ...]:
+    """module_flags.txt: the flags python/src/CMakeLists.txt compiles integr8._core with."""
+    lines = (_PACKAGE_DIR / "module_flags.txt").read_text().splitlines()
+    return tuple(line.strip() for line in lines if line.strip().startswith("-"))
+
+
+# The flags of the package's own build: those it shares (module_flags.txt), with what CMake
+# adds for a Release Python module (NDEBUG, so that an internal INTEGR8_DCHECK can never trap
+# the interpreter).
+COMPILE_FLAGS = ("-std=c++17", "-DNDEBUG", *_shared_module_flags(), "-fPIC", "-shared",
+                 "-fvisibility=hidden")
 
 
 
@@ -77,11 +88,10 @@ def host_simd_flags() -> tuple[str, ...]:
     return simd_flags_for(flags)
 
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
 _REPO_DIR = _PACKAGE_DIR.parents[1]  # python/integr8 -> repository root, in a source tree
 _TEMPLATE = "_model_module.cpp"
+# The binding's headers are every .h beside it (python/src; the package dir of a wheel).
 _BINDING_HEADER = "model_binding.h"
-_BINDING_HEADERS = (_BINDING_HEADER, "worker_pool.h")  # what the template includes from there
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _NAMESPACE = re.compile(
     r"namespace\s+integr8_models\s*(?:::\s*(\w+)|\{\s*(?:inline\s+)?namespace\s+(\w+))")
@@ -109,6 +119,17 @@ def cache_dir() -> Path:
     """Where compiled model modules are kept: $INTEGR8_CACHE_DIR or ~/.cache/integr8."""
     configured = os.environ.get("INTEGR8_CACHE_DIR")
     return Path(configured).expanduser() if configured else Path.home() / ".cache" / "integr8"
+
+
+def library_version() -> str:
+    """MAJOR.MINOR.PATCH from integr8/version.h, the version's one source (CMake and the
+    package metadata read it too)."""
+    text = (include_dir() / "integr8" / "version.h").read_text()
+    parts = [re.search(rf"^#define INTEGR8_VERSION_{part} (\d+)$", text, re.MULTILINE)
+             for part in ("MAJOR", "MINOR", "PATCH")]
+    if not all(parts):
+        raise RuntimeError(f"{include_dir() / 'integr8' / 'version.h'} lacks INTEGR8_VERSION_*")
+    return ".".join(match.group(1) for match in parts)
 
 
 def include_dir() -> Path:
@@ -244,7 +265,7 @@ def build(header_path: str | os.PathLike, *, name: str | None = None) -> types.M
 
     digest = hashlib.sha256()
     for part in (header_bytes, name.encode(), template.read_bytes(),
-                 *((binding / header_name).read_bytes() for header_name in _BINDING_HEADERS),
+                 *(path.read_bytes() for path in sorted(binding.glob("*.h"))),
                  shlex.join(compiler).encode(),
                  _compiler_version(tuple(compiler)).encode(), shlex.join(flags).encode(),
                  headers_sha256(include).encode(), sys.version.encode(),

@@ -8,7 +8,8 @@ an :class:`integr8.qgraph.QuantizedGraph` exactly as docs/spec.md section 2 pres
 - weights per output channel, symmetric: ``s_w[c] = max|w[c]| / 127`` (1 for an all-zero
   channel), ``w_q = clamp(round_half_even(w / s_w), -127, 127)``;
 - activations from an observed range ``[lo, hi]`` widened to contain 0:
-  ``s = max(round24((hi - lo) / 255), 2^-24)`` (24 significant bits), ``z = clamp(round_half_even(-128 - lo / s), -128, 127)``;
+  ``s = max(round24((hi - lo) / 255), 2^-24)`` (24 significant bits),
+  ``z = clamp(round_half_even(-128 - lo / s), -128, 127)``;
 - bias ``b_q = round_half_even(b / (s_in * s_w[c]))`` in int64, then the zero-point fold
   ``b' = b_q - z_in * sum_k w_q[c, k]`` (int64), refused if it leaves int32 or breaks the
   accumulator bound ``|b'| + K * 128 * 127 < 2^31``;

@@ -65,7 +65,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             raise ValueError(f"{path}: corrupt or truncated gzip stream ({error})") from error
 
     if len(raw) < 4:
-        raise ValueError(f"{path}: truncated: {len(raw)} bytes, shorter than the 4-byte magic number")
+        raise ValueError(f"{path}: truncated: {len(raw)} bytes, shorter than the 4-byte magic "
+                         "number")
     if raw[0] != 0 or raw[1] != 0:
         raise ValueError(
             f"{path}: bad magic number 0x{raw[:4].hex()}: an IDX file starts with two zero bytes"

@@ -36,14 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
+import integr8
 from integr8 import ops, qgraph, reference, spec
 from integr8.ops._text import shape_text
 
 __all__ = ["ExportError", "PROVENANCE_MARKER", "render_header", "export_header"]
-
-# Version of this generator when the package does not declare integr8.__version__; kept equal
-# to INTEGR8_VERSION_* in include/integr8/version.h.
-GENERATOR_VERSION = "0.1.0"
 
 # Integer spec version the header is exported for (INTEGR8_SPEC_VERSION). A module attribute
 # so that a test can export for another version and watch the static_assert fire.
@@ -322,12 +319,6 @@ def _emit_layer(layer, within: str | None = None) -> list[str]:
 # Header
 
 
-def _generator_version() -> str:
-    import integr8
-
-    return str(getattr(integr8, "__version__", None) or GENERATOR_VERSION)
-
-
 def _metadata_value(key: str, value) -> str:
     try:
         value = qgraph.canonical_metadata(key, value)
@@ -345,7 +336,7 @@ def _provenance(graph: qgraph.QuantizedGraph, command: str,
     lines = [f"{PROVENANCE_MARKER}: do not edit, regenerate it with the command below.",
              f"// Model '{graph.name}' for integr8, integer-only inference (docs/spec.md).",
              "//"]
-    lines += _comment_lines("generator:    ", f"integr8 {_generator_version()} (integr8.export)")
+    lines += _comment_lines("generator:    ", f"integr8 {integr8.__version__} (integr8.export)")
     lines += _comment_lines("command:      ", command)
     lines += _comment_lines("checkpoint:   ", "sha256 " + checkpoint_sha256.lower()
                             if checkpoint_sha256 else "sha256 not recorded")

@@ -32,7 +32,8 @@ ACTIVATION_BUDGET_BYTES = 32 * 1024
 
 
 class MnistMlp(nn.Sequential):
-    """784-128-64-10 with ReLU: about 107 KiB of int8 weights, the largest activation is the input."""
+    """784-128-64-10 with ReLU: about 107 KiB of int8 weights; the largest activation is the
+    input."""
 
     def __init__(self) -> None:
         super().__init__(

@@ -180,7 +180,8 @@ class Requantization:
     def check(self, layer: str, channels: int):
         _check_array(layer, "multipliers", self.multipliers, 1)
         _check_array(layer, "shifts", self.shifts, 1)
-        if self.multipliers.shape != self.shifts.shape or self.multipliers.size not in (1, channels):
+        if (self.multipliers.shape != self.shifts.shape
+                or self.multipliers.size not in (1, channels)):
             _fail(layer, "multipliers", self.multipliers.shape,
                   f"need 1 or {channels} entries, as many as shifts {self.shifts.shape}")
         _check_multipliers(layer, "requantization", self.multipliers, self.shifts)
@@ -330,7 +331,8 @@ class DepthwiseConv2d(_Layer):
         channels = self.input_shape.channels * self.depth_multiplier
         if self.output_shape.channels != channels:
             _fail(self.name, "depth_multiplier", self.depth_multiplier,
-                  f"input {self.input_shape.channels} channels do not give {self.output_shape.channels}")
+                  f"input {self.input_shape.channels} channels do not give "
+                  f"{self.output_shape.channels}")
         _check_array(self.name, "filter", self.filter, 4)
         _, kh, kw, _ = self.filter.shape
         _check_int_array(self.name, "filter", self.filter, (1, kh, kw, channels),

@@ -78,9 +78,11 @@ GOOD = idx_bytes(np.arange(12, dtype=np.uint8).reshape(3, 4), 0x08)
         (b"\x00\x00", "shorter than the 4-byte magic number"),
         (GOOD[:10], "truncated header"),
         (GOOD[:-1], "truncated data: shape (3, 4) of uint8 needs 12 bytes, file has 11"),
-        (GOOD + b"\x00\x00", "size mismatch: shape (3, 4) of uint8 needs 12 bytes, file has 2 bytes more"),
+        (GOOD + b"\x00\x00",
+         "size mismatch: shape (3, 4) of uint8 needs 12 bytes, file has 2 bytes more"),
     ],
-    ids=["magic", "type-code", "no-dims", "short-magic", "short-header", "short-data", "extra-data"],
+    ids=["magic", "type-code", "no-dims", "short-magic", "short-header", "short-data",
+         "extra-data"],
 )
 def test_read_idx_rejects_malformed_file(tmp_path, compress, payload, message):
     path = write(tmp_path / "broken-idx2-ubyte", payload, compress)

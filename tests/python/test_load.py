@@ -10,7 +10,6 @@ sample run is `python3 tools/load_test.py` (see its docstring).
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -28,11 +27,8 @@ SCRIPT = REPO / "tools" / "load_test.py"
 
 def _load_test(tmp_path, *arguments):
     out = tmp_path / "load.json"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(REPO / "python"), os.environ.get("PYTHONPATH", "")])}
-    completed = subprocess.run([sys.executable, "-W", "ignore::RuntimeWarning", str(SCRIPT),
-                                "--json", str(out), *arguments],
-                               capture_output=True, text=True, env=env, timeout=600)
+    completed = subprocess.run([sys.executable, str(SCRIPT), "--json", str(out), *arguments],
+                               capture_output=True, text=True, timeout=600)
     result = json.loads(out.read_text()) if out.exists() else None
     return completed, result
 

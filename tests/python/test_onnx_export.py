@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -189,10 +188,9 @@ def test_side_by_side_quick_runs(tmp_path):
     if not _dataset_available():
         pytest.skip("neither MNIST nor Fashion-MNIST is installed")
     out = tmp_path / "side_by_side.json"
-    environment = dict(os.environ, PYTHONPATH=str(REPO / "python"))
     result = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "side_by_side.py"), "--quick", "--out",
-         str(out)], capture_output=True, text=True, env=environment, timeout=600, check=False)
+         str(out)], capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr
     table = [line for line in result.stdout.splitlines() if line.startswith("| ")]
     assert table[0].startswith("| model | engine | threads | batch 1 µs/inf")
